@@ -1,0 +1,151 @@
+// The store contract (DESIGN.md, "The store contract"). Adapters import only this file,
+// adapters/shared and their own SDK.
+
+/** Opaque; new on every write; never reused for a key, even after delete + re-create. */
+export type Version = string;
+
+export interface Item<T> {
+  key: string;
+  value: T;
+  version: Version;
+}
+
+export type PutWrite = { key: string; expect: Version | 'absent' | 'any'; put: unknown };
+export type DeleteWrite = { key: string; expect: Version | 'any'; delete: true };
+/** A condition only: writes nothing (fencing). */
+export type CheckWrite = { key: string; expect: Version | 'absent'; check: true };
+export type Write = PutWrite | DeleteWrite | CheckWrite;
+
+export interface ListOptions {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface Page<T> {
+  items: Item<T>[];
+  cursor?: string;
+}
+
+export interface Store {
+  get<T>(key: string): Promise<Item<T> | undefined>;
+  /** Every item under a prefix exactly once across pages; a page may be short or empty while a cursor comes back. */
+  list<T>(prefix: string, opts?: ListOptions): Promise<Page<T>>;
+  /** All or nothing; resolves to the versions of the keys it put. */
+  commit(writes: Write[]): Promise<Record<string, Version>>;
+  close(): Promise<void>;
+}
+
+export const STORE_LIMITS = {
+  writesPerCommit: 25,
+  valueBytes: 64 * 1024,
+  commitBytes: 512 * 1024,
+  keyBytes: 512,
+  listLimit: 1000,
+} as const;
+
+/** A failed expectation: the whole commit was rejected and nothing applied. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+  readonly key: string;
+  constructor(key: string, message = `conflict on ${JSON.stringify(key)}`) {
+    super(message);
+    this.key = key;
+  }
+}
+
+/**
+ * The store could not be reached or answered with a transient error. `outcome: 'unknown'`
+ * means a write may have been applied; 'not-applied' means it certainly was not.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  readonly outcome: 'not-applied' | 'unknown';
+  constructor(message: string, opts: { outcome?: 'not-applied' | 'unknown'; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.outcome = opts.outcome ?? 'not-applied';
+  }
+}
+
+/** A commit beyond the contract's limits or malformed: never retryable, nothing was sent. */
+export class StoreLimitError extends Error {
+  override name = 'StoreLimitError';
+}
+
+export const isPut = (w: Write): w is PutWrite => 'put' in w;
+export const isDelete = (w: Write): w is DeleteWrite => 'delete' in w;
+export const isCheck = (w: Write): w is CheckWrite => 'check' in w;
+
+const utf8 = new TextEncoder();
+export const byteLength = (s: string): number => utf8.encode(s).length;
+
+/** A commit after validation: each put's value already serialized once. */
+export interface PreparedWrite {
+  write: Write;
+  /** JSON of the value, for puts. */
+  json?: string;
+}
+
+/**
+ * Checks a commit against the contract's limits before any I/O and serializes each value once.
+ * Throws StoreLimitError; never touches the store.
+ */
+export function prepareCommit(writes: Write[]): PreparedWrite[] {
+  if (!Array.isArray(writes) || writes.length === 0) throw new StoreLimitError('a commit needs at least one write');
+  if (writes.length > STORE_LIMITS.writesPerCommit) {
+    throw new StoreLimitError(`${writes.length} writes in one commit; at most ${STORE_LIMITS.writesPerCommit}`);
+  }
+  const seen = new Set<string>();
+  let total = 0;
+  const prepared = writes.map((write): PreparedWrite => {
+    assertKey(write.key);
+    if (seen.has(write.key)) throw new StoreLimitError(`key ${JSON.stringify(write.key)} appears twice in one commit`);
+    seen.add(write.key);
+    const kinds = Number('put' in write) + Number('delete' in write) + Number('check' in write);
+    if (kinds !== 1) throw new StoreLimitError(`write to ${JSON.stringify(write.key)} must be exactly one of put, delete, check`);
+    assertExpect(write);
+    total += byteLength(write.key);
+    if (!isPut(write)) return { write };
+    const json = JSON.stringify(write.put);
+    if (json === undefined) throw new StoreLimitError(`value for ${JSON.stringify(write.key)} is not JSON`);
+    const size = byteLength(json);
+    if (size > STORE_LIMITS.valueBytes) {
+      throw new StoreLimitError(`value for ${JSON.stringify(write.key)} is ${size} bytes; at most ${STORE_LIMITS.valueBytes}`);
+    }
+    total += size;
+    return { write, json };
+  });
+  if (total > STORE_LIMITS.commitBytes) {
+    throw new StoreLimitError(`commit is ${total} bytes; at most ${STORE_LIMITS.commitBytes}`);
+  }
+  return prepared;
+}
+
+function assertExpect(write: Write): void {
+  const { expect } = write;
+  if (typeof expect !== 'string' || expect === '') throw new StoreLimitError(`write to ${JSON.stringify(write.key)} has no expectation`);
+  if (isDelete(write) && expect === 'absent') throw new StoreLimitError('a delete cannot expect absent');
+  if (isCheck(write) && expect === 'any') throw new StoreLimitError('a check cannot expect any');
+}
+
+export function assertKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0) throw new StoreLimitError('a key must be a non-empty string');
+  if (!key.isWellFormed()) throw new StoreLimitError('a key must be well-formed unicode');
+  if (byteLength(key) > STORE_LIMITS.keyBytes) throw new StoreLimitError(`key is longer than ${STORE_LIMITS.keyBytes} bytes`);
+}
+
+/** Clamps a caller's page size into 1..listLimit. */
+export function pageLimit(opts?: ListOptions, fallback = 100): number {
+  const n = opts?.limit ?? fallback;
+  if (!Number.isFinite(n) || n < 1) return 1;
+  return Math.min(Math.floor(n), STORE_LIMITS.listLimit);
+}
+
+/** Reads every page of a prefix; for callers that need the whole set (sweeper, export). */
+export async function* listAll<T>(store: Store, prefix: string, limit = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.list<T>(prefix, { cursor, limit });
+    yield* page.items;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
