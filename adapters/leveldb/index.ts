@@ -71,7 +71,7 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       if (!ok) throw new ConflictError(write.key);
     }
     const versions: Record<string, Version> = {};
-    const ops: Parameters<Db['batch']>[0] = [];
+    const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = [];
     for (const { write, json } of prepared) {
       if (isCheck(write)) continue;
       if (isDelete(write)) {

@@ -17,7 +17,7 @@ testAdapter('leveldb', {
       if (mode === 'before') throw new Error('injected: IO error before write');
       await batch(...args);
       if (mode === 'after') throw new Error('injected: IO error after write');
-    }) as typeof db.batch;
+    }) as unknown as typeof db.batch;
     return {
       store: await createLevelDbStore({ location, db }),
       reopen: () => createLevelDbStore({ location }),
