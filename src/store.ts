@@ -141,7 +141,7 @@ export function pageLimit(opts?: ListOptions, fallback = 100): number {
 }
 
 /** Reads every page of a prefix; for callers that need the whole set (sweeper, export). */
-export async function* listAll<T>(store: Store, prefix: string, limit = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>> {
+export async function* listAll<T>(store: Store, prefix: string, limit: number = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>> {
   let cursor: string | undefined;
   do {
     const page = await store.list<T>(prefix, { cursor, limit });

@@ -1,0 +1,18 @@
+// The registrar: the master's official records, kept in a Store (DESIGN.md). One object per
+// instance, built by an entry file from its store, clock and policy.
+import { agentProtocol } from './registrar/agents.ts';
+import { createRegistrarCore, type RegistrarDeps } from './registrar/core.ts';
+import { operatorApi } from './registrar/operators.ts';
+import { createSweeper, type Log } from './registrar/sweeper.ts';
+
+export function createRegistrar(deps: RegistrarDeps & { log?: Log }) {
+  const core = createRegistrarCore(deps);
+  return { core, ...agentProtocol(core), ...operatorApi(core), sweep: createSweeper(core, deps.log) };
+}
+
+export type Registrar = ReturnType<typeof createRegistrar>;
+export { NoMasterError, RefusedError, agentKey, AGENT_PREFIX, MASTER_KEY } from './registrar/core.ts';
+export type { RegistrarDeps } from './registrar/core.ts';
+export { agentView, type AgentFilter, type AgentView } from './registrar/operators.ts';
+export type { Registration, Registered } from './registrar/agents.ts';
+export type { SweepReport, Log } from './registrar/sweeper.ts';

@@ -1,0 +1,140 @@
+// The registrar applies the registry's pure transitions to a Store with conditional writes: every
+// agent write expects the version it read, carries a request id, is retried on conflict (bounded)
+// and on transient store errors (with backoff, up to a deadline), and is never reported done unless
+// the store proves it (DESIGN.md, Semantics 8 and 11).
+import type { Clock } from '../clock.ts';
+import { isRefusal, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
+import { randomId } from '../secrets.ts';
+import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Write } from '../store.ts';
+
+export const MASTER_KEY = 'master';
+export const AGENT_PREFIX = 'agents/';
+export const MACHINE_PREFIX = 'machines/';
+export const agentKey = (id: string) => `${AGENT_PREFIX}${id}`;
+export const machineKey = (machineId: string) => `${MACHINE_PREFIX}${machineId}`;
+
+/** A transition refused by the rules (410, 409, 404, ...): nothing was written. */
+export class RefusedError extends Error {
+  override name = 'RefusedError';
+  readonly refusal: Refusal;
+  constructor(refusal: Refusal) {
+    super(refusal.message);
+    this.refusal = refusal;
+  }
+}
+
+/** No sweeper has written the `master` record yet (503 with Retry-After). */
+export class NoMasterError extends Error {
+  override name = 'NoMasterError';
+  constructor() {
+    super('no master record yet: the first sweep has not run');
+  }
+}
+
+export interface RegistrarDeps {
+  store: Store;
+  clock: Clock;
+  policy: Policy;
+  /** How many times a write re-reads after a conflict before giving up with 503. */
+  maxConflictRetries?: number;
+  /** How long a call keeps retrying transient store errors. */
+  retryDeadlineMs?: number;
+}
+
+/** A decision about one agent: the record to write, the same record (no write), a delete, or a refusal. */
+export type Decision = AgentRecord | Refusal | { delete: true };
+/** More writes for the same commit (an index, another agent). */
+export type WithWrites<D> = D & { writes?: Write[] };
+
+export interface Change {
+  /** The record now in the store (undefined after a delete). */
+  record: AgentRecord | undefined;
+  written: boolean;
+}
+
+export interface RegistrarCore {
+  store: Store;
+  clock: Clock;
+  policy: Policy;
+  withRetry<R>(fn: () => Promise<R>): Promise<R>;
+  currentMaster(opts?: { fresh?: boolean }): Promise<Item<MasterRecord>>;
+  readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
+  changeAgent(id: string, decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>): Promise<Change>;
+  scan<T>(prefix: string, pageSize?: number): AsyncGenerator<Item<T>>;
+}
+
+export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
+  const { store, clock, policy } = deps;
+  const maxConflictRetries = deps.maxConflictRetries ?? 10;
+  const retryDeadlineMs = deps.retryDeadlineMs ?? 3_000;
+  let cachedMaster: { item: Item<MasterRecord>; readAt: number } | undefined;
+
+  /** Runs a store call, retrying transient failures that certainly did not apply, with full-jitter backoff. */
+  async function withRetry<R>(fn: () => Promise<R>): Promise<R> {
+    const deadline = clock.now() + retryDeadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const retryable = err instanceof StoreUnavailableError && err.outcome === 'not-applied';
+        if (!retryable || clock.now() >= deadline) throw err;
+        await clock.sleep(Math.random() * Math.min(1_000, 25 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** The master record, cached for at most maxClockSkew (rule 3). */
+  async function currentMaster(opts: { fresh?: boolean } = {}): Promise<Item<MasterRecord>> {
+    const now = clock.now();
+    if (!opts.fresh && cachedMaster && now - cachedMaster.readAt <= policy.maxClockSkew) return cachedMaster.item;
+    const item = await withRetry(() => store.get<MasterRecord>(MASTER_KEY));
+    if (!item) throw new NoMasterError();
+    cachedMaster = { item, readAt: now };
+    return item;
+  }
+
+  const readAgent = (id: string) => withRetry(() => store.get<AgentRecord>(agentKey(id)));
+
+  /**
+   * Reads an agent, lets `decide` choose, and writes the choice expecting the version read. On a
+   * conflict it reads and decides again. After an unknown outcome it answers only from what the
+   * store shows: its own request id in the record, or (for a delete) no record.
+   */
+  async function changeAgent(
+    id: string,
+    decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>,
+  ): Promise<Change> {
+    const key = agentKey(id);
+    for (let attempt = 0; attempt <= maxConflictRetries; attempt++) {
+      const item = await readAgent(id);
+      const decision = await decide(item?.value);
+      if (isRefusal(decision)) throw new RefusedError(decision);
+      if (decision === item?.value) return { record: item?.value, written: false };
+      const requestId = randomId();
+      const { writes: extra = [], ...chosen } = decision;
+      const next = 'delete' in chosen ? undefined : { ...(chosen as AgentRecord), lastRequestId: requestId };
+      const own: Write = next
+        ? { key, expect: item?.version ?? 'absent', put: next }
+        : { key, expect: item?.version ?? 'any', delete: true };
+      try {
+        await withRetry(() => store.commit([own, ...extra]));
+        return { record: next, written: true };
+      } catch (err) {
+        if (err instanceof ConflictError) continue;
+        if (err instanceof StoreUnavailableError && err.outcome === 'unknown') {
+          const after = await readAgent(id);
+          if (next ? after?.value.lastRequestId === requestId : after === undefined) return { record: next, written: true };
+          throw new StoreUnavailableError(`the outcome of the write to agent ${id} is unknown`, { outcome: 'unknown', cause: err });
+        }
+        throw err;
+      }
+    }
+    throw new StoreUnavailableError(`agent ${id} kept changing over ${maxConflictRetries} attempts`);
+  }
+
+  /** Every item under a prefix, each page read with the same retries. */
+  const scan = <T>(prefix: string, pageSize = 1000) =>
+    listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
+
+  return { store, clock, policy, withRetry, currentMaster, readAgent, changeAgent, scan };
+}

@@ -1,0 +1,117 @@
+// The operator API on top of the registrar core: read and list agents, mark gone, drain,
+// deactivate, reactivate, master status, release a hold, export the registry.
+import {
+  deactivateAgent, drainAgent, isPending, isRefusal, markGone, overdueAgents, reactivateAgent, refuse, releaseHold,
+  type Actor, type AgentRecord, type AgentStatus, type MasterRecord,
+} from '../registry/index.ts';
+import { ConflictError } from '../store.ts';
+import { AGENT_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
+
+/** What operators see of an agent: never its secret hash, nor the registrar's bookkeeping. */
+export type AgentView = Omit<AgentRecord, 'secretHash' | 'lastRequestId'>;
+export function agentView(record: AgentRecord): AgentView {
+  const { secretHash: _s, lastRequestId: _r, ...view } = record;
+  return view;
+}
+
+export interface AgentFilter {
+  status?: AgentStatus;
+  hostname?: string;
+  machineId?: string;
+  idPrefix?: string;
+  /** `key:value` pairs, all of which must match. */
+  attributes?: [string, string][];
+  lastSeenBefore?: number;
+  drain?: 'draining' | 'drained' | 'none';
+  pending?: boolean;
+}
+
+export function matches(record: AgentRecord, f: AgentFilter, master: MasterRecord | undefined): boolean {
+  if (f.status && record.status !== f.status) return false;
+  if (f.hostname !== undefined && record.info.hostname !== f.hostname) return false;
+  if (f.machineId !== undefined && record.info.machineId !== f.machineId) return false;
+  if (f.attributes?.some(([k, v]) => record.info.attributes[k] !== v)) return false;
+  if (f.lastSeenBefore !== undefined && !(record.lastSeenAt < f.lastSeenBefore)) return false;
+  if (f.drain && (record.drain?.state ?? 'none') !== f.drain) return false;
+  if (f.pending !== undefined && (master !== undefined && isPending(master, record)) !== f.pending) return false;
+  return true;
+}
+
+export function operatorApi(core: RegistrarCore) {
+  const { clock } = core;
+
+  async function getAgent(id: string): Promise<AgentRecord> {
+    const item = await core.readAgent(id);
+    if (!item) throw new RefusedError(refuse('unknown-agent', `no agent ${id}`));
+    return item.value;
+  }
+
+  /** An operator action on one agent; unknown ids are refused, every change is an event. */
+  async function act(id: string, apply: (record: AgentRecord, now: number) => ReturnType<typeof drainAgent>): Promise<AgentRecord> {
+    const { record } = await core.changeAgent(id, (current) =>
+      current ? apply(current, clock.now()) : refuse('unknown-agent', `no agent ${id}`),
+    );
+    return record!;
+  }
+
+  return {
+    getAgent,
+
+    /** One page of agents; filtering may leave it short or empty while a cursor still comes back. */
+    async listAgents(f: AgentFilter, page: { cursor?: string; limit?: number }) {
+      const master = f.pending === undefined ? undefined : (await core.currentMaster()).value;
+      const prefix = agentKey(f.idPrefix ?? '');
+      const { items, cursor } = await core.withRetry(() => core.store.list<AgentRecord>(prefix, { cursor: page.cursor, limit: page.limit ?? 100 }));
+      const agents = items.map((i) => i.value).filter((r) => matches(r, f, master));
+      return { agents, ...(cursor ? { cursor } : {}) };
+    },
+
+    markGone: (id: string, actor: Actor) => act(id, (r, now) => markGone(r, now, actor)),
+    drain: (id: string, d: { maxGracePeriod?: number; markGone?: boolean }, actor: Actor) =>
+      act(id, (r, now) => drainAgent(r, { now, actor, ...d })),
+    deactivate: (id: string, actor: Actor) => act(id, (r, now) => deactivateAgent(r, now, actor)),
+    reactivate: (id: string, actor: Actor) => act(id, (r, now) => reactivateAgent(r, now, actor)),
+
+    /** The master record with live counts (a full scan of the agents). */
+    async masterStatus() {
+      const master = (await core.currentMaster({ fresh: true })).value;
+      const counts: Record<AgentStatus, number> = { admitted: 0, unreachable: 0, gone: 0 };
+      let pending = 0;
+      for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) {
+        counts[value.status]++;
+        if (isPending(master, value)) pending++;
+      }
+      return { master, counts, pending };
+    },
+
+    /**
+     * Releases a hold: the one write to `master` outside the sweeper, conditional on the version read.
+     * With dryRun, reports which agents the next sweep would mark and writes nothing.
+     */
+    async releaseHold(actor: Actor, opts: { dryRun?: boolean } = {}) {
+      const item = await core.currentMaster({ fresh: true });
+      const now = clock.now();
+      const released = releaseHold(item.value, now, actor.by);
+      if (isRefusal(released)) throw new RefusedError(released);
+      const agents: AgentRecord[] = [];
+      for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) agents.push(value);
+      const wouldMark = overdueAgents(released, agents, now, core.policy).map((o) => o.agent.id);
+      if (opts.dryRun) return { master: item.value, wouldMark, dryRun: true };
+      try {
+        await core.withRetry(() => core.store.commit([{ key: MASTER_KEY, expect: item.version, put: released }]));
+      } catch (err) {
+        if (err instanceof ConflictError) throw new RefusedError(refuse('conflict', 'the master record changed meanwhile; try again'));
+        throw err;
+      }
+      return { master: released, wouldMark, dryRun: false };
+    },
+
+    /** Every record, for backup and inspection, without secret hashes. */
+    async *exportRegistry(): AsyncGenerator<{ key: string; version: string; value: unknown }> {
+      for await (const item of core.scan<unknown>('')) {
+        const value = item.key.startsWith(AGENT_PREFIX) ? agentView(item.value as AgentRecord) : item.value;
+        yield { key: item.key, version: item.version, value };
+      }
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The sweeper (DESIGN.md, Semantics 3–6, 10, 14), shared by every runtime: read the registry,
+// let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
+// mark and prune in commits fenced on the master version it wrote, only while its lease holds.
+import { actBefore, planSweep, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
+import { randomId } from '../secrets.ts';
+import { ConflictError, STORE_LIMITS, StoreUnavailableError, type Version, type Write } from '../store.ts';
+import { AGENT_PREFIX, MASTER_KEY, agentKey, type RegistrarCore } from './core.ts';
+
+export interface SweepReport {
+  /** 'lost' when another sweeper wrote `master` first; 'lease' when this one ran out of lease. */
+  outcome: 'done' | 'lost' | 'lease';
+  step?: LeaseStep;
+  epoch?: number;
+  marked: string[];
+  pruned: string[];
+  held?: string;
+  notes: string[];
+}
+
+export type Log = (message: string, fields?: Record<string, unknown>) => void;
+
+export function createSweeper(core: RegistrarCore, log: Log = () => {}) {
+  const { store, clock, policy } = core;
+  const perCommit = STORE_LIMITS.writesPerCommit - 1; // one slot for the fence on `master`
+
+  /** Commits fenced writes in chunks; drops an agent that changed meanwhile, stops when fenced out. */
+  async function fenced(writes: Write[], fence: Version, master: MasterRecord): Promise<{ done: string[]; stopped?: SweepReport['outcome'] }> {
+    const done: string[] = [];
+    let pending = writes;
+    while (pending.length > 0) {
+      if (clock.now() >= actBefore(master, policy)) return { done, stopped: 'lease' };
+      const chunk = pending.slice(0, perCommit);
+      try {
+        await core.withRetry(() => store.commit([{ key: MASTER_KEY, expect: fence, check: true }, ...chunk]));
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        if (err.key === MASTER_KEY) return { done, stopped: 'lost' };
+        // That agent changed since it was read (a heartbeat, an operator): the next sweep judges it again.
+        pending = pending.filter((w) => w.key !== err.key);
+        continue;
+      }
+      done.push(...chunk.map((w) => w.key.slice(AGENT_PREFIX.length)));
+      pending = pending.slice(chunk.length);
+    }
+    return { done };
+  }
+
+  return async function sweep(): Promise<SweepReport> {
+    const masterItem = await core.withRetry(() => store.get<MasterRecord>(MASTER_KEY));
+    const agents: AgentRecord[] = [];
+    const versions = new Map<string, Version>();
+    for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
+      agents.push(value);
+      versions.set(value.id, version);
+    }
+    const now = clock.now();
+    const plan = planSweep(masterItem?.value, agents, now, policy);
+    let fence: Version;
+    try {
+      const written = await core.withRetry(() =>
+        store.commit([{ key: MASTER_KEY, expect: masterItem?.version ?? 'absent', put: plan.master }]),
+      );
+      fence = written[MASTER_KEY]!;
+    } catch (err) {
+      if (err instanceof ConflictError) return { outcome: 'lost', marked: [], pruned: [], notes: ['another sweeper wrote the master record first'] };
+      if (err instanceof StoreUnavailableError) log('sweep: master write failed', { error: err.message, outcome: err.outcome });
+      throw err;
+    }
+    for (const note of plan.notes) log(`sweep: ${note}`, { epoch: plan.master.epoch });
+    const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, marked: [], pruned: [], notes: plan.notes };
+    if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
+
+    const requestId = randomId();
+    const marks = await fenced(
+      plan.marks.map((m) => ({ key: agentKey(m.id), expect: versions.get(m.id)!, put: { ...m, lastRequestId: requestId } })),
+      fence,
+      plan.master,
+    );
+    report.marked = marks.done;
+    for (const id of marks.done) log('agent marked unreachable', { agentId: id, reason: plan.marks.find((m) => m.id === id)?.events.at(-1)?.reason });
+    if (marks.stopped) return { ...report, outcome: marks.stopped };
+
+    const pruned = await fenced(
+      plan.prune.map((p) => ({ key: agentKey(p.id), expect: versions.get(p.id)!, delete: true as const })),
+      fence,
+      plan.master,
+    );
+    report.pruned = pruned.done;
+    if (pruned.done.length > 0) log('pruned agent records', { count: pruned.done.length });
+    return pruned.stopped ? { ...report, outcome: pruned.stopped } : report;
+  };
+}

@@ -1,0 +1,173 @@
+// Pure transitions of one agent record (DESIGN.md, Semantics 1, 2, 7, 8, 9). Each returns the new
+// record, the same object when nothing changes (so callers skip the write), or a Refusal.
+import { EVENTS_KEPT, refuse, type AgentEvent, type AgentInfo, type AgentRecord, type Policy, type Refusal } from './types.ts';
+
+export interface Actor {
+  by: string;
+  reason?: string;
+}
+
+export function withEvent(record: AgentRecord, at: number, type: string, actor: Actor): AgentRecord {
+  const event: AgentEvent = { at, type, by: actor.by, ...(actor.reason ? { reason: actor.reason } : {}) };
+  return { ...record, events: [...record.events, event].slice(-EVENTS_KEPT) };
+}
+
+export interface Admission {
+  id: string;
+  info: AgentInfo;
+  secretHash: string;
+  epoch: number;
+  now: number;
+  by: string;
+}
+
+/** Rule 1: a new agent, admitted in the current epoch. */
+export function admitAgent(a: Admission): AgentRecord {
+  const record: AgentRecord = {
+    id: a.id,
+    info: a.info,
+    status: 'admitted',
+    epoch: a.epoch,
+    registeredAt: a.now,
+    lastSeenAt: a.now,
+    deactivated: false,
+    secretHash: a.secretHash,
+    lastRequestId: '',
+    events: [],
+  };
+  return withEvent(record, a.now, 'admitted', { by: a.by });
+}
+
+export interface Reregistration {
+  info: AgentInfo;
+  epoch: number;
+  now: number;
+  /** A new secret's hash when the agent rotates its secret. */
+  secretHash?: string;
+  by: string;
+}
+
+/** Rules 3 and 7: an agent joins the current epoch again; an unreachable one becomes reachable. */
+export function reregisterAgent(record: AgentRecord, r: Reregistration): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  const wasUnreachable = record.status === 'unreachable';
+  const { unreachableAt: _dropped, ...rest } = record;
+  const next: AgentRecord = {
+    ...rest,
+    info: r.info,
+    status: 'admitted',
+    epoch: r.epoch,
+    lastSeenAt: r.now,
+    secretHash: r.secretHash ?? record.secretHash,
+  };
+  return withEvent(next, r.now, wasUnreachable ? 'reachable' : 'reregistered', { by: r.by });
+}
+
+/**
+ * A registration that names an existing agent with its own secret: a retry of a registration
+ * whose answer was lost changes nothing; otherwise it is a re-registration.
+ */
+export function registerExisting(record: AgentRecord, r: Reregistration): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  if (record.status === 'admitted' && record.epoch === r.epoch && sameInfo(record.info, r.info)) return record;
+  return reregisterAgent(record, r);
+}
+
+const sameInfo = (a: AgentInfo, b: AgentInfo) => JSON.stringify(a) === JSON.stringify(b);
+
+export interface Heartbeat {
+  /** The epoch the agent believes in. */
+  epoch: number;
+  /** The current master epoch. */
+  masterEpoch: number;
+  now: number;
+  /** The agent reports that its work has stopped. */
+  drained?: boolean;
+}
+
+export interface Instructions {
+  drain?: { state: 'draining' | 'drained'; remainingSeconds?: number };
+  deactivated: boolean;
+}
+
+/** What an agent is told with every accepted heartbeat: durations, never absolute times. */
+export function instructionsFor(record: AgentRecord, now: number): Instructions {
+  const { drain } = record;
+  if (!drain) return { deactivated: record.deactivated };
+  const remaining = drain.state === 'draining' && drain.deadline !== undefined
+    ? { remainingSeconds: Math.max(0, Math.ceil((drain.deadline - now) / 1000)) }
+    : {};
+  return { drain: { state: drain.state, ...remaining }, deactivated: record.deactivated };
+}
+
+/** A lastSeenAt write is due at most once per granularity (rule 2). */
+export const livenessWriteDue = (record: AgentRecord, now: number, policy: Pick<Policy, 'livenessGranularity'>) =>
+  now - record.lastSeenAt >= policy.livenessGranularity;
+
+/** Rule 2 (and 3, 7, 8 for refusals): the record after a heartbeat, or why it is refused. */
+export function acceptHeartbeat(record: AgentRecord, hb: Heartbeat, policy: Pick<Policy, 'livenessGranularity'>): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  if (record.status === 'unreachable') {
+    return refuse('reregister', `agent ${record.id} was marked unreachable; re-register`, { epoch: hb.masterEpoch });
+  }
+  if (record.epoch !== hb.masterEpoch || hb.epoch !== hb.masterEpoch) {
+    return refuse('reregister', `the master is in epoch ${hb.masterEpoch}; re-register`, { epoch: hb.masterEpoch });
+  }
+  let next = record;
+  if (hb.drained && record.drain?.state === 'draining') {
+    next = withEvent({ ...next, drain: { ...record.drain, state: 'drained' } }, hb.now, 'drained', { by: record.id });
+    if (record.drain.markGone) next = markGone(next, hb.now, { by: record.id, reason: 'drained with markGone' });
+  }
+  if (next !== record || livenessWriteDue(record, hb.now, policy)) {
+    next = { ...next, lastSeenAt: hb.now };
+  }
+  return next;
+}
+
+/** Rule 8: gone is final and idempotent. */
+export function markGone(record: AgentRecord, now: number, actor: Actor): AgentRecord {
+  if (record.status === 'gone') return record;
+  return withEvent({ ...record, status: 'gone', goneAt: now }, now, 'gone', actor);
+}
+
+/** Rule 2 and 4: the sweeper's verdict. */
+export function markUnreachable(record: AgentRecord, now: number, actor: Actor): AgentRecord {
+  if (record.status !== 'admitted') return record;
+  return withEvent({ ...record, status: 'unreachable', unreachableAt: now }, now, 'unreachable', actor);
+}
+
+export interface DrainRequest {
+  now: number;
+  /** Grace period in ms; absent means no limit. */
+  maxGracePeriod?: number;
+  markGone?: boolean;
+  actor: Actor;
+}
+
+/** Rule 9, as Mesos' DRAIN_AGENT: an already drained agent stays drained. */
+export function drainAgent(record: AgentRecord, d: DrainRequest): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  const state = record.drain?.state === 'drained' ? 'drained' : 'draining';
+  const deadline = d.maxGracePeriod === undefined ? {} : { deadline: d.now + d.maxGracePeriod };
+  const next = withEvent({ ...record, drain: { state, ...deadline, ...(d.markGone ? { markGone: true } : {}) } }, d.now, 'drain', d.actor);
+  return state === 'drained' && d.markGone ? markGone(next, d.now, { ...d.actor, reason: d.actor.reason ?? 'drained with markGone' }) : next;
+}
+
+export function deactivateAgent(record: AgentRecord, now: number, actor: Actor): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  if (record.deactivated) return record;
+  return withEvent({ ...record, deactivated: true }, now, 'deactivate', actor);
+}
+
+/** Clears both drain and deactivation. */
+export function reactivateAgent(record: AgentRecord, now: number, actor: Actor): AgentRecord | Refusal {
+  if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
+  if (!record.deactivated && !record.drain) return record;
+  const { drain: _cleared, ...rest } = record;
+  return withEvent({ ...rest, deactivated: false }, now, 'reactivate', actor);
+}
+
+/** Rule 8: an agent leaving on purpose; a gone agent cannot. */
+export function leaveAllowed(record: AgentRecord): true | Refusal {
+  return record.status === 'gone' ? refuse('gone', `agent ${record.id} was marked gone`) : true;
+}

@@ -1,0 +1,4 @@
+export * from './types.ts';
+export * from './agent.ts';
+export * from './master.ts';
+export * from './sweep.ts';

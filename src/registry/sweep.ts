@@ -1,0 +1,126 @@
+// The sweeper's decisions (DESIGN.md, Semantics 2–6, 10, 14) as one pure function of the registry
+// and the time: which master record to write, which agents to mark unreachable, which to prune.
+import { markUnreachable } from './agent.ts';
+import { renewLease, windowOpen, type LeaseStep } from './master.ts';
+import type { AgentRecord, MarkBudget, MasterRecord, Policy, Recovery } from './types.ts';
+
+export interface SweepPlan {
+  step: LeaseStep;
+  /** To write first, expecting the version read: it carries the lease and any hold. */
+  master: MasterRecord;
+  /** New records of agents marked unreachable, oldest lastSeenAt first. */
+  marks: AgentRecord[];
+  /** Records to delete (rule 14). */
+  prune: AgentRecord[];
+  /** What happened, for the log. */
+  notes: string[];
+}
+
+export interface Overdue {
+  agent: AgentRecord;
+  /** When the agent became markable. */
+  since: number;
+  /** It missed a re-registration window (as opposed to going silent in this epoch). */
+  missedWindow: boolean;
+}
+
+/**
+ * Admitted agents the rules allow marking now, ignoring the guard and the rate limit: silent ones in
+ * this epoch (rule 2), and agents of an older epoch once no window is open (rule 4).
+ */
+export function overdueAgents(master: MasterRecord, agents: AgentRecord[], now: number, p: Policy): Overdue[] {
+  const open = windowOpen(master, now);
+  const overdue: Overdue[] = [];
+  for (const agent of agents) {
+    if (agent.status !== 'admitted') continue;
+    if (agent.epoch !== master.epoch) {
+      if (!open) overdue.push({ agent, since: master.recovery.deadline ?? master.startedAt, missedWindow: true });
+      continue;
+    }
+    // lastSeenAt is written at most once per granularity, so the agent may have been seen that much later.
+    const since = Math.max(agent.lastSeenAt, master.livenessFloor) + p.agentTimeout + p.livenessGranularity;
+    if (since < now) overdue.push({ agent, since, missedWindow: false });
+  }
+  return overdue.sort((a, b) => a.agent.lastSeenAt - b.agent.lastSeenAt || a.since - b.since);
+}
+
+/** Agents not yet re-registered in an open or held window (the API's `pending=true`). */
+export const isPending = (master: MasterRecord, agent: AgentRecord) =>
+  agent.status === 'admitted' && agent.epoch !== master.epoch && master.recovery.state !== 'done';
+
+/** The guard of rule 4: too many at once looks like an outage, not mass death. */
+export function guardTrips(missing: number, base: number, p: Policy): boolean {
+  return missing > p.recoveryUnreachableLimit * base && missing >= p.recoveryUnreachableMinimum;
+}
+
+export function planSweep(current: MasterRecord | undefined, agents: AgentRecord[], now: number, p: Policy): SweepPlan {
+  const admitted = agents.filter((a) => a.status === 'admitted').length;
+  const { master: renewed, step } = renewLease(current, admitted, now, p);
+  const notes: string[] = [];
+  if (step === 'first-start') notes.push(`first start: epoch ${renewed.epoch}`);
+  if (step === 'new-epoch') notes.push(`lease had lapsed: new epoch ${renewed.epoch}, re-registration window until ${renewed.recovery.deadline ?? 'now'}`);
+  if (step === 'gap') notes.push('a gap between sweeps: liveness floor raised');
+
+  const overdue = overdueAgents(renewed, agents, now, p);
+  const releasedAt = renewed.recovery.releasedAt;
+  // Agents already overdue when an operator released a hold are marked without the guard.
+  const released = overdue.filter((o) => releasedAt !== undefined && o.since <= releasedAt);
+  const judged = overdue.filter((o) => !released.includes(o));
+
+  const open = windowOpen(renewed, now);
+  const closing = renewed.recovery.state === 'recovering' && !open;
+  const held = renewed.recovery.state === 'held';
+  const base = closing || held ? (renewed.recovery.admittedAtOpen ?? admitted) : admitted;
+  let recovery: Recovery = renewed.recovery;
+  let chosen: Overdue[] = released;
+
+  if (judged.length > 0 && guardTrips(judged.length, base, p)) {
+    const reason = `${judged.length} of ${base} agents would be marked unreachable at once (limit ${Math.round(p.recoveryUnreachableLimit * 100)}%, minimum ${p.recoveryUnreachableMinimum}); an operator must release the hold`;
+    if (!held) notes.push(`marking held: ${reason}`);
+    recovery = { ...recovery, state: 'held', heldReason: reason, admittedAtOpen: base };
+  } else {
+    chosen = [...released, ...judged];
+    // A hold survives an open window: the agents it waits for cannot be judged before it closes.
+    if ((held && !open) || closing) {
+      const { heldReason: _cleared, ...rest } = recovery;
+      recovery = { ...rest, state: 'done' };
+      notes.push(held ? 'hold cleared: the missing agents fell under the limit' : `re-registration window closed: ${judged.filter((o) => o.missedWindow).length} agents did not re-register`);
+    }
+  }
+
+  let markBudget = renewed.markBudget;
+  if (p.unreachableRateLimit && renewed.recovery.state === 'done') {
+    ({ chosen, markBudget } = limitRate(chosen, released, markBudget, now, p.unreachableRateLimit));
+  }
+
+  const marks = chosen.map((o) =>
+    markUnreachable(o.agent, now, {
+      by: 'master',
+      reason: o.missedWindow
+        ? `did not re-register within the window after epoch ${renewed.epoch} began`
+        : `no heartbeat since ${new Date(o.agent.lastSeenAt).toISOString()}`,
+    }),
+  );
+  const master: MasterRecord = { ...renewed, recovery, ...(markBudget ? { markBudget } : {}) };
+  return { step, master, marks, prune: planPrune(agents, marks, now, p), notes };
+}
+
+/** Rule 10: at most `count` marks per `per` ms, oldest lastSeenAt first; released agents are not limited. */
+function limitRate(chosen: Overdue[], released: Overdue[], budget: MarkBudget | undefined, now: number, limit: { count: number; per: number }) {
+  const window = budget && now - budget.windowStart < limit.per ? budget : { windowStart: now, used: 0 };
+  const free = chosen.filter((o) => released.includes(o));
+  const limited = chosen.filter((o) => !released.includes(o)).slice(0, Math.max(0, limit.count - window.used));
+  return { chosen: [...free, ...limited], markBudget: { windowStart: window.windowStart, used: window.used + limited.length } };
+}
+
+/** Rule 14: unreachable and gone records older than the retention, then the oldest beyond the maximum. */
+export function planPrune(agents: AgentRecord[], marks: AgentRecord[], now: number, p: Policy): AgentRecord[] {
+  const marked = new Set(marks.map((m) => m.id));
+  const endedAt = (a: AgentRecord) => (a.status === 'gone' ? a.goneAt : a.unreachableAt) ?? a.lastSeenAt;
+  const ended = agents
+    .filter((a) => a.status !== 'admitted' && !marked.has(a.id))
+    .sort((a, b) => endedAt(a) - endedAt(b));
+  const expired = ended.filter((a) => endedAt(a) + p.registryRetention < now);
+  const excess = Math.max(0, agents.length - expired.length - p.registryMaxEntries);
+  return [...expired, ...ended.slice(expired.length, expired.length + excess)];
+}

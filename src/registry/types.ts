@@ -1,0 +1,116 @@
+// The registry's records (DESIGN.md, "Records"). Times are milliseconds since the epoch, from the
+// caller: nothing in src/registry reads a clock or does I/O.
+
+export type AgentStatus = 'admitted' | 'unreachable' | 'gone';
+
+export interface AgentInfo {
+  hostname: string;
+  port: number;
+  resources: Record<string, number | string>;
+  attributes: Record<string, string>;
+  version: string;
+  machineId?: string;
+}
+
+export interface AgentEvent {
+  at: number;
+  type: string;
+  by: string;
+  reason?: string;
+}
+
+export interface Drain {
+  state: 'draining' | 'drained';
+  /** When the grace period ends; absent means no limit. */
+  deadline?: number;
+  /** Mark the agent gone once it is drained (Mesos' mark_gone). */
+  markGone?: boolean;
+}
+
+export interface AgentRecord {
+  id: string;
+  info: AgentInfo;
+  status: AgentStatus;
+  /** The master epoch the agent last registered or re-registered in. */
+  epoch: number;
+  registeredAt: number;
+  lastSeenAt: number;
+  unreachableAt?: number;
+  goneAt?: number;
+  drain?: Drain;
+  deactivated: boolean;
+  secretHash: string;
+  /** Set by the registrar on every write, to recognise its own write after an unknown outcome. */
+  lastRequestId: string;
+  events: AgentEvent[];
+}
+
+export type RecoveryState = 'recovering' | 'held' | 'done';
+
+export interface Recovery {
+  state: RecoveryState;
+  /** End of the re-registration window; kept after it closes, as the time old-epoch agents became overdue. */
+  deadline?: number;
+  /** Admitted agents when the window opened (or the hold began): the base of the unreachable limit. */
+  admittedAtOpen?: number;
+  heldReason?: string;
+  /** When an operator last released a hold: agents overdue by then are marked without the guard. */
+  releasedAt?: number;
+  releasedBy?: string;
+}
+
+/** Marks made in the current rate-limit window (rule 10). */
+export interface MarkBudget {
+  windowStart: number;
+  used: number;
+}
+
+export interface MasterRecord {
+  epoch: number;
+  leaseExpiresAt: number;
+  lastSweepAt: number;
+  livenessFloor: number;
+  recovery: Recovery;
+  startedAt: number;
+  markBudget?: MarkBudget;
+}
+
+/** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */
+export interface Policy {
+  heartbeatInterval: number;
+  agentTimeout: number;
+  livenessGranularity: number;
+  masterLease: number;
+  reregisterTimeout: number;
+  sweepInterval: number;
+  maxClockSkew: number;
+  /** A share, 0..1. */
+  recoveryUnreachableLimit: number;
+  recoveryUnreachableMinimum: number;
+  unreachableRateLimit?: { count: number; per: number };
+  registryRetention: number;
+  registryMaxEntries: number;
+}
+
+export const EVENTS_KEPT = 10;
+
+/** Why a transition cannot happen; the HTTP layer turns each code into its status. */
+export type RefusalCode =
+  | 'gone' // 410
+  | 'reregister' // 409
+  | 'unknown-agent' // 404
+  | 'unauthorized' // 401
+  | 'secret-mismatch' // 403
+  | 'not-held' // 409
+  | 'conflict' // 409
+  | 'invalid'; // 400
+
+export interface Refusal {
+  refused: RefusalCode;
+  message: string;
+  /** For 'reregister': the epoch to re-register in. */
+  epoch?: number;
+}
+
+export const refuse = (refused: RefusalCode, message: string, extra: Partial<Refusal> = {}): Refusal => ({ refused, message, ...extra });
+export const isRefusal = (x: unknown): x is Refusal => typeof x === 'object' && x !== null && 'refused' in x;
