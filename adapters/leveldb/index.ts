@@ -96,7 +96,7 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     const write = prepared.find(({ write: w }) => !isCheck(w))!.write;
     const raw = await read(write.key).catch(() => undefined);
     if (isDelete(write)) return before.get(write.key) !== undefined && raw === undefined;
-    return raw !== undefined && raw.startsWith(`${versions[write.key]} `);
+    return raw?.startsWith(`${versions[write.key]} `) === true;
   }
 
   return {

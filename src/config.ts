@@ -1,0 +1,189 @@
+// Configuration from environment variables or the same names as CLI flags (DESIGN.md,
+// "Configuration"), validated at start: a bad value is one clear ConfigError.
+import { leaseProblem, type Policy } from './registry/index.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type Runtime = 'node' | 'lambda' | 'worker';
+
+export type StoreSpec =
+  | { kind: 'memory' }
+  | { kind: 'leveldb'; path: string }
+  | { kind: 'dynamodb'; table: string }
+  | { kind: 'firestore'; collection: string }
+  | { kind: 'zookeeper'; connectionString: string; root: string }
+  | { kind: 'durable-objects' };
+
+export interface Token {
+  label: string;
+  token: string;
+}
+
+export interface Config {
+  port: number;
+  store: StoreSpec;
+  /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
+  joinTokens?: Token[];
+  operatorTokens?: Token[];
+  policy: Policy;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "15s", "10m", "2h", "14d" → milliseconds. */
+export function parseDuration(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${name}: "${text}" is not a duration (use e.g. 500ms, 15s, 10m, 14d)`);
+  const ms = Math.round(Number(m[1]) * UNITS[m[2]!]!);
+  if (ms <= 0) throw new ConfigError(`${name}: must be more than zero`);
+  return ms;
+}
+
+function parseShare(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
+  const share = m ? Number(m[1]) / 100 : Number(text);
+  if (!Number.isFinite(share) || share < 0 || share > 1 || text.trim() === '') {
+    throw new ConfigError(`${name}: "${text}" is not a share (use e.g. 50% or 0.5)`);
+  }
+  return share;
+}
+
+function parseCount(name: string, text: string, min = 0): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min) throw new ConfigError(`${name}: "${text}" is not a whole number ≥ ${min}`);
+  return n;
+}
+
+/** "100/1m": at most 100 marks per minute. */
+function parseRate(name: string, text: string): { count: number; per: number } {
+  const [count, per] = text.split('/');
+  if (count === undefined || per === undefined) throw new ConfigError(`${name}: "${text}" is not a rate (use e.g. 100/1m)`);
+  return { count: parseCount(name, count, 1), per: parseDuration(name, per) };
+}
+
+/** One token, or a comma-separated list of label:token pairs (so tokens rotate without downtime). */
+export function parseTokens(name: string, text: string, defaultLabel: string): Token[] {
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError(`${name}: empty`);
+  const tokens = parts.map((part) => {
+    const colon = part.indexOf(':');
+    const token = parts.length === 1 && colon < 0 ? { label: defaultLabel, token: part } : { label: part.slice(0, colon), token: part.slice(colon + 1) };
+    if (colon === 0 || (parts.length > 1 && colon < 0)) throw new ConfigError(`${name}: use label:token pairs when giving several`);
+    if (token.token.length < 16) throw new ConfigError(`${name}: a token must be at least 16 characters`);
+    return token;
+  });
+  if (new Set(tokens.map((t) => t.label)).size !== tokens.length) throw new ConfigError(`${name}: labels must be distinct`);
+  return tokens;
+}
+
+export function parseStore(text: string): StoreSpec {
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? text : text.slice(0, colon);
+  const rest = colon < 0 ? '' : text.slice(colon + 1);
+  const bad = (why: string) => new ConfigError(`REGISTRAR_STORE: "${text}": ${why}`);
+  switch (kind) {
+    case 'memory':
+      return { kind };
+    case 'leveldb':
+      return { kind, path: rest || './data' };
+    case 'dynamodb':
+      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(rest)) throw bad('use dynamodb:<table>');
+      return { kind, table: rest };
+    case 'firestore':
+      if (!/^[^/]+$/.test(rest)) throw bad('use firestore:<collection>');
+      return { kind, collection: rest };
+    case 'zookeeper': {
+      const slash = rest.indexOf('/');
+      if (slash <= 0 || slash === rest.length - 1) throw bad('use zookeeper:<host:port>/<path>');
+      return { kind, connectionString: rest.slice(0, slash), root: rest.slice(slash) };
+    }
+    case 'durable-objects':
+      return { kind };
+    default:
+      throw bad('unknown store (memory, leveldb, dynamodb, firestore, zookeeper)');
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Flags such as --agent-timeout 75s become REGISTRAR_AGENT_TIMEOUT; --port becomes PORT. */
+export function flagsToEnv(argv: string[]): Env {
+  const env: Env = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    const upper = name.toUpperCase().replace(/-/g, '_');
+    env[upper === 'PORT' ? 'PORT' : `REGISTRAR_${upper}`] = value;
+  }
+  return env;
+}
+
+const KNOWN = new Set([
+  'PORT', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
+  'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
+  'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
+  'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES',
+]);
+
+export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('REGISTRAR_') && !KNOWN.has(name) && env[name] !== undefined) throw new ConfigError(`${name}: unknown setting`);
+  }
+  const get = (name: string, fallback: string) => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const duration = (name: string, fallback: string) => parseDuration(name, get(name, fallback));
+  const lambda = runtime === 'lambda';
+  const rate = env.REGISTRAR_UNREACHABLE_RATE_LIMIT;
+  const policy: Policy = {
+    heartbeatInterval: duration('REGISTRAR_HEARTBEAT_INTERVAL', '15s'),
+    agentTimeout: duration('REGISTRAR_AGENT_TIMEOUT', '75s'),
+    livenessGranularity: duration('REGISTRAR_LIVENESS_GRANULARITY', '60s'),
+    masterLease: duration('REGISTRAR_MASTER_LEASE', lambda ? '150s' : '30s'),
+    reregisterTimeout: duration('REGISTRAR_REREGISTER_TIMEOUT', '10m'),
+    sweepInterval: duration('REGISTRAR_SWEEP_INTERVAL', lambda ? '60s' : '5s'),
+    maxClockSkew: duration('REGISTRAR_MAX_CLOCK_SKEW', '2s'),
+    recoveryUnreachableLimit: parseShare('REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', get('REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', '50%')),
+    recoveryUnreachableMinimum: parseCount('REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM', get('REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM', '3')),
+    ...(rate ? { unreachableRateLimit: parseRate('REGISTRAR_UNREACHABLE_RATE_LIMIT', rate) } : {}),
+    registryRetention: duration('REGISTRAR_REGISTRY_RETENTION', '14d'),
+    registryMaxEntries: parseCount('REGISTRAR_REGISTRY_MAX_ENTRIES', get('REGISTRAR_REGISTRY_MAX_ENTRIES', '102400'), 1),
+  };
+  const problem = leaseProblem(policy);
+  if (problem) throw new ConfigError(`REGISTRAR_MASTER_LEASE: ${problem}`);
+  if (policy.agentTimeout <= policy.heartbeatInterval) {
+    throw new ConfigError('REGISTRAR_AGENT_TIMEOUT: must be longer than the heartbeat interval');
+  }
+  const port = parseCount('PORT', get('PORT', '5050'));
+  if (port > 65535) throw new ConfigError(`PORT: ${port} is not a port`);
+  const store = parseStore(get('REGISTRAR_STORE', runtime === 'worker' ? 'durable-objects' : lambda ? '' : 'leveldb:./data'));
+  const join = env.REGISTRAR_JOIN_TOKEN;
+  const operator = env.REGISTRAR_OPERATOR_TOKEN;
+  const joinTokens = join ? parseTokens('REGISTRAR_JOIN_TOKEN', join, 'join') : [];
+  const operatorTokens = operator ? parseTokens('REGISTRAR_OPERATOR_TOKEN', operator, 'operator') : [];
+  if (joinTokens.some((j) => operatorTokens.some((o) => o.token === j.token))) {
+    throw new ConfigError('REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN must not share a token');
+  }
+  return {
+    port,
+    store,
+    policy,
+    ...(join ? { joinTokens } : {}),
+    ...(operator ? { operatorTokens } : {}),
+  };
+}
+
+/** Shared stores and serverless runtimes never start with an open API. */
+export function requireTokens(config: Config): { join: Token[]; operator: Token[] } {
+  if (!config.joinTokens || !config.operatorTokens) {
+    throw new ConfigError(`REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required with the ${config.store.kind} store`);
+  }
+  return { join: config.joinTokens, operator: config.operatorTokens };
+}

@@ -1,0 +1,46 @@
+// Bearer credentials: join tokens (to register), operator tokens (the operator API), agent secrets
+// (everything an agent does after registering). Tokens compare in constant time.
+import type { Context } from 'hono';
+import type { Token } from '../config.ts';
+import { constantTimeEqual } from '../secrets.ts';
+import { ApiError } from './errors.ts';
+
+export interface Tokens {
+  join: Token[];
+  operator: Token[];
+}
+
+export function bearer(c: Context): string {
+  const header = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new ApiError(401, 'unauthorized', 'missing bearer credentials');
+  return m[1]!;
+}
+
+/** The label of the matching token, checking every token so timing tells nothing. */
+function labelOf(tokens: Token[], presented: string): string | undefined {
+  let label: string | undefined;
+  for (const t of tokens) if (constantTimeEqual(t.token, presented)) label ??= t.label;
+  return label;
+}
+
+export type Kind = 'join' | 'operator';
+
+/** Requires a token of one kind; a token of the other kind is a 403, anything else a 401. Returns its label. */
+export function requireToken(c: Context, tokens: Tokens, kind: Kind): string {
+  const presented = bearer(c);
+  const label = labelOf(tokens[kind], presented);
+  if (label !== undefined) return label;
+  const other = kind === 'join' ? 'operator' : 'join';
+  if (labelOf(tokens[other], presented) !== undefined) throw new ApiError(403, 'forbidden', `an ${other} token cannot be used here`);
+  throw new ApiError(401, 'unauthorized', `invalid ${kind} token`);
+}
+
+/** An agent's secret: join and operator tokens are the wrong kind; the registrar checks the secret itself. */
+export function agentSecret(c: Context, tokens: Tokens): string {
+  const presented = bearer(c);
+  if (labelOf(tokens.join, presented) !== undefined || labelOf(tokens.operator, presented) !== undefined) {
+    throw new ApiError(403, 'forbidden', 'this takes the agent secret, not a join or operator token');
+  }
+  return presented;
+}

@@ -1,0 +1,58 @@
+// The master: one Hono app for every runtime (DESIGN.md, "HTTP API"). Entry files build the
+// registrar and tokens and pass them in; nothing here knows its runtime or its store.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { leaseLapsed } from '../registry/index.ts';
+import type { Log, Registrar } from '../registrar.ts';
+import { agentRoutes } from './agent-routes.ts';
+import type { Tokens } from './auth.ts';
+import { ApiError, errorHandler } from './errors.ts';
+import { operatorRoutes } from './operator-routes.ts';
+import { MAX_BODY_BYTES } from './schemas.ts';
+
+export interface MasterDeps {
+  registrar: Registrar;
+  tokens: Tokens;
+  log?: Log;
+}
+
+export function createMaster(deps: MasterDeps): Hono {
+  const { registrar, tokens } = deps;
+  const log = deps.log ?? (() => {});
+  const { policy, clock } = registrar.core;
+  const app = new Hono();
+
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.route('/api/v1/agents', agentRoutes(registrar, tokens));
+  app.route('/api/v1', operatorRoutes(registrar, tokens));
+
+  app.get('/health', async (c) => {
+    const { value: master } = await registrar.core.currentMaster({ fresh: true });
+    const lapsed = leaseLapsed(master, clock.now(), policy);
+    const warnings = [
+      ...(master.recovery.state === 'held' ? [`marking is held: ${master.recovery.heldReason}`] : []),
+      ...(lapsed ? ['the master lease has lapsed: no sweeper is running, so failure detection has stopped'] : []),
+    ];
+    return c.json({
+      status: 'serving',
+      epoch: master.epoch,
+      recovery: master.recovery.state,
+      held: master.recovery.state === 'held',
+      leaseLapsed: lapsed,
+      leaseExpiresAt: master.leaseExpiresAt,
+      warnings,
+    });
+  });
+
+  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError(errorHandler(log, Math.max(1, Math.ceil(policy.sweepInterval / 1000))));
+  return app;
+}

@@ -1,0 +1,91 @@
+// Request bodies and queries. Unknown fields are ignored (zod strips them); wrong types are a 400
+// that names the field.
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { SECRET_PATTERN, UUID_PATTERN } from '../secrets.ts';
+import { ApiError } from './errors.ts';
+
+export const MAX_BODY_BYTES = 32 * 1024;
+
+const reason = z.string().max(1024).optional();
+const name = (max: number) => z.string().min(1).max(max);
+
+const agentInfo = {
+  hostname: name(255),
+  port: z.number().int().min(0).max(65535).default(5051),
+  resources: z.record(name(128), z.union([z.number().finite(), z.string().max(1024)])).default({}),
+  attributes: z.record(name(128), z.string().max(1024)).default({}),
+  version: z.string().max(128).default(''),
+  machineId: name(256).optional(),
+};
+
+export const registerBody = z
+  .object({
+    ...agentInfo,
+    agentId: z.string().regex(UUID_PATTERN, 'must be a UUID').optional(),
+    secret: z.string().regex(SECRET_PATTERN, 'must be at least 32 random bytes, base64url').optional(),
+  })
+  .refine((b) => (b.agentId === undefined) === (b.secret === undefined), { message: 'agentId and secret come together', path: ['secret'] });
+
+export const reregisterBody = z.object({ ...agentInfo, rotateSecret: z.boolean().optional() });
+
+export const heartbeatBody = z.object({
+  epoch: z.number().int().min(0),
+  ticket: z.string().max(2048).optional(),
+  drained: z.boolean().optional(),
+});
+
+export const actionBody = z.object({ reason });
+export const drainBody = z.object({
+  reason,
+  maxGracePeriodSeconds: z.number().min(0).max(365 * 86_400).optional(),
+  markGone: z.boolean().optional(),
+});
+export const releaseBody = z.object({ reason, dryRun: z.boolean().optional() });
+
+export const listQuery = z.object({
+  status: z.enum(['admitted', 'unreachable', 'gone']).optional(),
+  hostname: name(255).optional(),
+  machineId: name(256).optional(),
+  idPrefix: z.string().max(64).regex(/^[0-9a-fA-F-]*$/, 'must be the start of an agent id').optional(),
+  attribute: z.array(z.string().regex(/^[^:]+:.*$/, 'must be key:value')).optional(),
+  lastSeenBefore: z.string().optional(),
+  drain: z.enum(['draining', 'drained', 'none']).optional(),
+  pending: z.enum(['true', 'false']).optional(),
+  cursor: z.string().max(4096).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+function invalid(error: z.ZodError): ApiError {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  return new ApiError(400, 'bad_request', `${where}${issue?.message ?? 'invalid request'}`);
+}
+
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalid(result.error);
+  return result.data;
+}
+
+/** The JSON body (an empty body counts as {}), parsed against a schema. */
+export async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'bad_request', 'the body is not valid JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError(400, 'bad_request', 'the body must be a JSON object');
+  return parse(schema, value);
+}
+
+/** A time as milliseconds since the epoch or an ISO date. */
+export function parseTime(field: string, text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new ApiError(400, 'bad_request', `${field}: not a time (milliseconds or ISO 8601)`);
+  return ms;
+}

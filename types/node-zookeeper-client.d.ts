@@ -1,0 +1,148 @@
+// Type declarations for node-zookeeper-client 1.1.3 (it ships none): only what adapters/zookeeper uses.
+// `connectionManager` and the jute module are internals; adapters/zookeeper/protocol.ts is their one user.
+
+declare module 'node-zookeeper-client' {
+  import type { EventEmitter } from 'node:events';
+
+  export interface ClientOptions {
+    sessionTimeout?: number;
+    spinDelay?: number;
+    retries?: number;
+  }
+
+  export interface State {
+    name: string;
+    code: number;
+  }
+
+  export const State: {
+    DISCONNECTED: State;
+    SYNC_CONNECTED: State;
+    AUTH_FAILED: State;
+    CONNECTED_READ_ONLY: State;
+    EXPIRED: State;
+  };
+
+  export interface ACL {
+    toRecord(): unknown;
+  }
+
+  export const ACL: { OPEN_ACL_UNSAFE: ACL[] };
+
+  export interface Exception extends Error {
+    code: number;
+    name: string;
+    getCode(): number;
+  }
+
+  export const Exception: {
+    create(code: number, path?: string): Exception;
+    OK: 0;
+    CONNECTION_LOSS: -4;
+    OPERATION_TIMEOUT: -7;
+    RUNTIME_INCONSISTENCY: -2;
+    NO_NODE: -101;
+    BAD_VERSION: -103;
+    NODE_EXISTS: -110;
+    SESSION_EXPIRED: -112;
+  };
+
+  /** A request as the connection queues it (jute Request). */
+  export interface WireRequest {
+    header: { type: number; xid: number } | null;
+    payload: unknown;
+    toBuffer(): Buffer;
+  }
+
+  export interface WireResponse {
+    header: { xid: number; zxid: Buffer; err: number };
+    payload: unknown;
+  }
+
+  export interface Packet {
+    request: WireRequest;
+    callback: (error: Exception | null, response?: WireResponse) => void;
+  }
+
+  /** Internal: the client's single connection and its request queues. */
+  export interface ConnectionManager {
+    queue(request: WireRequest, callback: Packet['callback']): void;
+    /** Requests not yet written to the socket. */
+    packetQueue: { queue: Packet[] };
+  }
+
+  export interface Client extends EventEmitter {
+    connect(): void;
+    close(): void;
+    getState(): State;
+    getSessionId(): Buffer;
+    connectionManager: ConnectionManager;
+  }
+
+  export function createClient(connectionString: string, options?: ClientOptions): Client;
+}
+
+declare module 'node-zookeeper-client/lib/jute/index.js' {
+  import type { WireRequest } from 'node-zookeeper-client';
+
+  export interface Stat {
+    czxid: Buffer;
+    mzxid: Buffer;
+    ctime: Buffer;
+    mtime: Buffer;
+    version: number;
+    cversion: number;
+    aversion: number;
+    ephemeralOwner: Buffer;
+    dataLength: number;
+    numChildren: number;
+    pzxid: Buffer;
+  }
+
+  /** One operation of a multi, in the shape TransactionRequest serializes. */
+  export type MultiOp =
+    | { type: 1; path: string; data: Buffer | null; acls: unknown[]; mode: number }
+    | { type: 2; path: string; version: number }
+    | { type: 5; path: string; data: Buffer; version: number }
+    | { type: 13; path: string; version: number };
+
+  export interface MultiResult {
+    type: number;
+    err?: number;
+    path?: string;
+    stat?: Stat;
+  }
+
+  interface PathRequest {
+    path: string;
+    watch: boolean;
+  }
+
+  interface Jute {
+    OP_CODES: {
+      CREATE: 1;
+      DELETE: 2;
+      EXISTS: 3;
+      GET_DATA: 4;
+      SET_DATA: 5;
+      SYNC: 9;
+      GET_CHILDREN2: 12;
+      CHECK: 13;
+      MULTI: 14;
+    };
+    protocol: {
+      RequestHeader: new () => { type: number; xid: number };
+      GetDataRequest: new () => PathRequest;
+      ExistsRequest: new () => PathRequest;
+      GetChildren2Request: new () => PathRequest;
+    };
+    Request: {
+      new (header: { type: number; xid: number } | null, payload: unknown): WireRequest;
+      prototype: WireRequest;
+    };
+    TransactionRequest: new (ops: MultiOp[]) => unknown;
+  }
+
+  const jute: Jute;
+  export default jute;
+}
