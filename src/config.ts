@@ -23,6 +23,8 @@ export interface Token {
 
 export interface Config {
   port: number;
+  /** The address the Node server listens on. */
+  host: string;
   store: StoreSpec;
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
   joinTokens?: Token[];
@@ -125,7 +127,7 @@ export function flagsToEnv(argv: string[]): Env {
 }
 
 const KNOWN = new Set([
-  'PORT', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
+  'PORT', 'REGISTRAR_HOST', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
   'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES',
@@ -173,6 +175,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   }
   return {
     port,
+    host: get('REGISTRAR_HOST', '0.0.0.0'),
     store,
     policy,
     ...(join ? { joinTokens } : {}),

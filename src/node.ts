@@ -1,0 +1,99 @@
+// The Node server entry (`npm start`): configuration from the environment and flags, the store,
+// the registrar, an in-process sweeper (its first sweep before listening), and a graceful stop.
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { systemClock } from './clock.ts';
+import { ConfigError, flagsToEnv, loadConfig, requireTokens, type Config } from './config.ts';
+import { createMaster } from './master/index.ts';
+import { localTokens } from './local-tokens.ts';
+import { createRegistrar, type Log } from './registrar.ts';
+import { openStore } from './stores.ts';
+
+export const jsonLog: Log = (message, fields) => {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
+};
+
+export interface RunningMaster {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startNodeMaster(config: Config, log: Log = jsonLog): Promise<RunningMaster> {
+  const tokens = config.store.kind === 'leveldb' ? await localTokens(config, config.store.path, log) : requireTokens(config);
+  const store = await openStore(config.store);
+  const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
+  const app = createMaster({ registrar, tokens, log });
+
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweepOnce = async () => {
+    try {
+      const report = await registrar.sweep();
+      if (report.outcome === 'lease') log('sweep stopped: its lease would lapse before it finished');
+    } catch (err) {
+      log('sweep failed', { error: (err as Error).message });
+    }
+  };
+  const schedule = () => {
+    if (stopping) return;
+    timer = setTimeout(() => {
+      sweeping = sweepOnce().finally(schedule);
+    }, config.policy.sweepInterval);
+  };
+  await sweepOnce(); // the API answers 503 until a master record exists; the first sweep writes it
+  schedule();
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log('master listening', { url, store: config.store.kind });
+
+  return {
+    url,
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve()); // in-flight requests finish; new connections are refused
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await sweeping;
+      await store.close();
+      log('master stopped');
+    },
+  };
+}
+
+/** Runs the master until SIGTERM or SIGINT; a bad configuration is one line and exit code 2. */
+export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig({ ...env, ...flagsToEnv(argv) });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`registrar: ${err.message}\n`);
+    process.exit(2);
+  }
+  let master: RunningMaster;
+  try {
+    master = await startNodeMaster(config);
+  } catch (err) {
+    process.stderr.write(`registrar: cannot start: ${(err as Error).message}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
+  const shutdown = async (signal: string) => {
+    jsonLog('shutting down', { signal });
+    await master.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.filename === resolve(process.argv[1])) await main();

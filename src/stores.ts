@@ -1,0 +1,37 @@
+// Opens the store a Node entry was configured with. Adapters load on demand, so a LevelDB master
+// never loads a cloud SDK. Only entry files (node.ts, cli.ts) and test harnesses choose an adapter.
+import type { StoreSpec } from './config.ts';
+import type { Store } from './store.ts';
+
+export async function openStore(spec: StoreSpec): Promise<Store> {
+  switch (spec.kind) {
+    case 'memory': {
+      const { createMemoryStore } = await import('../adapters/memory/index.ts');
+      return createMemoryStore();
+    }
+    case 'leveldb': {
+      const { createLevelDbStore } = await import('../adapters/leveldb/index.ts');
+      return createLevelDbStore({ location: spec.path });
+    }
+    case 'dynamodb': {
+      const [{ DynamoDBClient }, { createDynamoDbStore }] = await Promise.all([
+        import('@aws-sdk/client-dynamodb'),
+        import('../adapters/dynamodb/index.ts'),
+      ]);
+      return createDynamoDbStore({ client: new DynamoDBClient({}), table: spec.table });
+    }
+    case 'firestore': {
+      const [{ Firestore }, { createFirestoreStore }] = await Promise.all([
+        import('@google-cloud/firestore'),
+        import('../adapters/firestore/index.ts'),
+      ]);
+      return createFirestoreStore({ firestore: new Firestore(), collection: spec.collection });
+    }
+    case 'zookeeper': {
+      const { createZooKeeperStore } = await import('../adapters/zookeeper/index.ts');
+      return createZooKeeperStore({ connectionString: spec.connectionString, root: spec.root });
+    }
+    case 'durable-objects':
+      throw new Error('the durable-objects store runs only inside the Cloudflare Worker');
+  }
+}
