@@ -5,7 +5,7 @@
 //   <root>/<bb>/<name>     one znode per record; name = base64url(UTF-8 key); data: marker + JSON
 //
 // Buckets exist because one znode cannot list much more than 1 MB of child names. A record's
-// version is its znode's mzxid: unique per transaction and increasing, so never reused for a key.
+// version is its znode's mzxid (unique per transaction, increasing: never reused) plus a key tag.
 import { randomBytes } from 'node:crypto';
 import type { Version } from '../../src/store.ts';
 
@@ -22,11 +22,13 @@ export function rootPath(path: string): string {
 }
 
 /** FNV-1a over the key's UTF-8 bytes: cheap, stable and spreads keys evenly. */
-export function bucketOf(key: string): number {
+function keyHash(key: string): number {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(key, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
-  return (hash >>> 0) % BUCKETS;
+  return hash >>> 0;
 }
+
+export const bucketOf = (key: string): number => keyHash(key) % BUCKETS;
 
 export const bucketPath = (root: string, bucket: number): string => `${root}/${bucket.toString(16).padStart(2, '0')}`;
 
@@ -52,5 +54,9 @@ export const markerOf = (data: Buffer): Buffer => data.subarray(0, MARKER_BYTES)
 
 export const jsonOf = (data: Buffer): string => data.subarray(MARKER_BYTES).toString('utf8');
 
-export const versionOf = (zxid: Buffer | bigint): Version =>
-  (typeof zxid === 'bigint' ? zxid : zxid.readBigUInt64BE()).toString(16);
+/**
+ * A record's version: the zxid of the transaction that last wrote it (its znode's mzxid), tagged with
+ * a hash of the key, so that keys written by one commit get different versions.
+ */
+export const versionOf = (key: string, zxid: Buffer | bigint): Version =>
+  `${(typeof zxid === 'bigint' ? zxid : zxid.readBigUInt64BE()).toString(16)}-${keyHash(key).toString(16).padStart(8, '0')}`;

@@ -25,6 +25,15 @@ export class ZooKeeperError extends Error {
   }
 }
 
+/** ZooKeeper's name for an error code (the client throws on codes it does not know). */
+export function codeName(code: number): string {
+  try {
+    return Exception.create(code).name;
+  } catch {
+    return `error ${code}`;
+  }
+}
+
 /** Connection loss, session expiry, timeouts: the store may answer if asked again. */
 export const isTransient = (code: number): boolean =>
   code === Exception.CONNECTION_LOSS || code === Exception.OPERATION_TIMEOUT || code === Exception.SESSION_EXPIRED;
