@@ -7,7 +7,14 @@ import { ApiError } from './errors.ts';
 
 export const MAX_BODY_BYTES = 32 * 1024;
 
-const reason = z.string().max(1024).optional();
+const utf8 = new TextEncoder();
+export const MAX_REASON_BYTES = 1024;
+// Measured as stored (JSON, UTF-8), so that ten events' reasons and a 32 KiB body always fit a record
+// in the store's 64 KiB: counting characters would let escapes (\u0001 is 6 bytes) overflow it.
+const reason = z
+  .string()
+  .refine((s) => utf8.encode(JSON.stringify(s)).length - 2 <= MAX_REASON_BYTES, `must be at most ${MAX_REASON_BYTES} bytes`)
+  .optional();
 const name = (max: number) => z.string().min(1).max(max);
 
 const agentInfo = {
