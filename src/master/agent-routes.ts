@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { AgentInfo } from '../registry/index.ts';
 import type { Registrar } from '../registrar.ts';
 import { agentSecret, requireToken, type Tokens } from './auth.ts';
-import { body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
+import { agentIdParam, body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
 
 type InfoFields = { hostname: string; port: number; resources: AgentInfo['resources']; attributes: AgentInfo['attributes']; version: string; machineId?: string | undefined };
 const infoOf = (b: InfoFields): AgentInfo => ({
@@ -37,7 +37,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
   app.post('/:agentId/reregister', async (c) => {
     const secret = agentSecret(c, tokens);
     const b = await body(c, reregisterBody);
-    const { record, epoch, secret: rotated } = await registrar.reregister(c.req.param('agentId'), secret, {
+    const { record, epoch, secret: rotated } = await registrar.reregister(agentIdParam(c), secret, {
       info: infoOf(b),
       ...(b.rotateSecret ? { rotateSecret: true } : {}),
     });
@@ -47,7 +47,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
   app.post('/:agentId/heartbeat', async (c) => {
     const secret = agentSecret(c, tokens);
     const b = await body(c, heartbeatBody);
-    const { epoch, instructions } = await registrar.heartbeat(c.req.param('agentId'), secret, {
+    const { epoch, instructions } = await registrar.heartbeat(agentIdParam(c), secret, {
       epoch: b.epoch,
       ...(b.drained ? { drained: true } : {}),
     });
@@ -56,7 +56,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
 
   app.delete('/:agentId', async (c) => {
     const secret = agentSecret(c, tokens);
-    await registrar.leave(c.req.param('agentId'), secret);
+    await registrar.leave(agentIdParam(c), secret);
     return c.body(null, 204);
   });
 

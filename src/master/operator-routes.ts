@@ -4,7 +4,7 @@ import { stream } from 'hono/streaming';
 import { leaseLapsed } from '../registry/index.ts';
 import { agentView, type AgentFilter, type Registrar } from '../registrar.ts';
 import { requireToken, type Tokens } from './auth.ts';
-import { actionBody, body, drainBody, listQuery, parse, parseTime, releaseBody } from './schemas.ts';
+import { actionBody, agentIdParam, body, drainBody, listQuery, parse, parseTime, releaseBody } from './schemas.ts';
 
 export function operatorRoutes(registrar: Registrar, tokens: Tokens) {
   const app = new Hono<{ Variables: { operator: string } }>();
@@ -33,11 +33,11 @@ export function operatorRoutes(registrar: Registrar, tokens: Tokens) {
     return c.json({ agents: page.agents.map(agentView), ...(page.cursor ? { cursor: page.cursor } : {}) });
   });
 
-  app.get('/agents/:agentId', async (c) => c.json(agentView(await registrar.getAgent(c.req.param('agentId')))));
+  app.get('/agents/:agentId', async (c) => c.json(agentView(await registrar.getAgent(agentIdParam(c)))));
 
-  app.post('/agents/:agentId/gone', async (c) => c.json(agentView(await registrar.markGone(c.req.param('agentId'), await actor(c)))));
-  app.post('/agents/:agentId/deactivate', async (c) => c.json(agentView(await registrar.deactivate(c.req.param('agentId'), await actor(c)))));
-  app.post('/agents/:agentId/reactivate', async (c) => c.json(agentView(await registrar.reactivate(c.req.param('agentId'), await actor(c)))));
+  app.post('/agents/:agentId/gone', async (c) => c.json(agentView(await registrar.markGone(agentIdParam(c), await actor(c)))));
+  app.post('/agents/:agentId/deactivate', async (c) => c.json(agentView(await registrar.deactivate(agentIdParam(c), await actor(c)))));
+  app.post('/agents/:agentId/reactivate', async (c) => c.json(agentView(await registrar.reactivate(agentIdParam(c), await actor(c)))));
   app.post('/agents/:agentId/drain', async (c) => {
     const b = await body(c, drainBody);
     const drain = {
@@ -45,7 +45,7 @@ export function operatorRoutes(registrar: Registrar, tokens: Tokens) {
       ...(b.markGone ? { markGone: true } : {}),
     };
     const by = { by: c.get('operator'), ...(b.reason ? { reason: b.reason } : {}) };
-    return c.json(agentView(await registrar.drain(c.req.param('agentId'), drain, by)));
+    return c.json(agentView(await registrar.drain(agentIdParam(c), drain, by)));
   });
 
   app.get('/master', async (c) => {

@@ -26,10 +26,14 @@ const agentInfo = {
   machineId: name(256).optional(),
 };
 
+/** Agent ids are lowercase UUIDs (as generated); one chosen or written in capitals names the same agent. */
+const canonicalId = (id: string) => id.toLowerCase();
+export const agentIdParam = (c: Context) => canonicalId(c.req.param('agentId') ?? '');
+
 export const registerBody = z
   .object({
     ...agentInfo,
-    agentId: z.string().regex(UUID_PATTERN, 'must be a UUID').optional(),
+    agentId: z.string().regex(UUID_PATTERN, 'must be a UUID').transform(canonicalId).optional(),
     secret: z.string().regex(SECRET_PATTERN, 'must be at least 32 random bytes, base64url').optional(),
   })
   .refine((b) => (b.agentId === undefined) === (b.secret === undefined), { message: 'agentId and secret come together', path: ['secret'] });
