@@ -35,7 +35,7 @@ describe('leveldb store', () => {
       import { createLevelDbStore } from ${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)};
       try { await createLevelDbStore({ location: ${JSON.stringify(location)} }); console.log('opened'); }
       catch (e) { console.log(e.name + ': ' + e.message); }`;
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
     expect(stdout.trim()).toBe(`StoreUnavailableError: the LevelDB store at ${location} is in use by another process (one master per data folder)`);
     expect(await store.get('a')).toEqual({ key: 'a', value: { kept: true }, version: a });
     await store.close();
