@@ -93,6 +93,12 @@ describe('lease renewal (rule 3)', () => {
     expect(master.recovery).toEqual({ state: 'recovering', deadline: now + policy.reregisterTimeout, admittedAtOpen: 7 });
   });
 
+  it('a new epoch opens a window even with no agent admitted (one may be registering in the old epoch)', () => {
+    const m = serving(T0);
+    const now = m.leaseExpiresAt + 60 * S;
+    expect(renewLease(m, 0, now, policy).master.recovery).toEqual({ state: 'recovering', deadline: now + policy.reregisterTimeout, admittedAtOpen: 0 });
+  });
+
   it('a new epoch resets the rate-limit budget', () => {
     const m = serving(T0, { markBudget: { windowStart: T0, used: 9 } });
     expect(renewLease(m, 3, m.leaseExpiresAt + 60 * S, policy).master.markBudget).toBeUndefined();

@@ -42,12 +42,11 @@ export function renewLease(current: MasterRecord | undefined, admitted: number, 
   }
   if (leaseLapsed(current, now, p)) {
     const held = current.recovery.state === 'held';
-    // A hold survives new epochs; otherwise a window opens when there is anyone to wait for.
+    // A hold survives new epochs. A window opens even with nobody admitted: an agent registering
+    // while this epoch starts is recorded in the old one and needs the window to re-register.
     const recovery = held
       ? { ...current.recovery, deadline: now + p.reregisterTimeout }
-      : admitted === 0
-        ? { state: 'done' as const }
-        : { state: 'recovering' as const, deadline: now + p.reregisterTimeout, admittedAtOpen: admitted };
+      : { state: 'recovering' as const, deadline: now + p.reregisterTimeout, admittedAtOpen: admitted };
     const { markBudget: _reset, ...rest } = current;
     return {
       step: 'new-epoch',
