@@ -94,17 +94,20 @@ export type Failure =
   | 'lost-then-unknown';
 
 /** Wraps a store so that its calls can be made to fail, as a backend in trouble does. */
-export function faultyStore(inner: Store): Store & { failure: Failure; commits: number } {
+export function faultyStore(inner: Store): Store & { failure: Failure; commits: number; listsBeforeFailure?: number } {
   const down = () => new StoreUnavailableError('injected: the store is down');
   const faulty = {
     failure: 'none' as Failure,
     commits: 0,
+    /** When set, this many more lists succeed and every later one fails. */
+    listsBeforeFailure: undefined as number | undefined,
     async get<T>(key: string) {
       if (faulty.failure === 'unavailable') throw down();
       return inner.get<T>(key);
     },
     async list<T>(prefix: string, opts?: { cursor?: string; limit?: number }) {
       if (faulty.failure === 'unavailable') throw down();
+      if (faulty.listsBeforeFailure !== undefined && faulty.listsBeforeFailure-- <= 0) throw down();
       return inner.list<T>(prefix, opts);
     },
     async commit(writes: Write[]) {
