@@ -41,6 +41,7 @@ declare module 'node-zookeeper-client' {
     CONNECTION_LOSS: -4;
     OPERATION_TIMEOUT: -7;
     RUNTIME_INCONSISTENCY: -2;
+    MARSHALLING_ERROR: -5;
     NO_NODE: -101;
     BAD_VERSION: -103;
     NODE_EXISTS: -110;
@@ -67,8 +68,14 @@ declare module 'node-zookeeper-client' {
   /** Internal: the client's single connection and its request queues. */
   export interface ConnectionManager {
     queue(request: WireRequest, callback: Packet['callback']): void;
+    /** The current connection's socket, replaced on reconnect. */
+    socket?: import('node:net').Socket;
+    /** Reads replies from the socket; bound to the socket on connecting. */
+    onSocketData(chunk: Buffer): void;
     /** Requests not yet written to the socket. */
     packetQueue: { queue: Packet[] };
+    /** Requests written, oldest first, waiting for their replies. */
+    pendingQueue: Packet[];
   }
 
   export interface Client extends EventEmitter {

@@ -26,7 +26,7 @@ import {
   type PreparedWrite, type Version,
 } from '../../src/store.ts';
 import { bucketPath, bucketOf, markerOf, newMarker, recordData, recordPath, versionOf } from './layout.ts';
-import { ZooKeeperError, codeName, exists, isTransient, getData, multi, sync, type Op, type Stat } from './protocol.ts';
+import { ZooKeeperError, codeName, exists, getDataMany, isTransient, multi, sync, together, type Op, type Stat } from './protocol.ts';
 import type { Session } from './session.ts';
 
 const ATTEMPTS = 10;
@@ -87,11 +87,13 @@ interface State {
 async function readState(client: Client, root: string, targets: Target[], timeoutMs: number): Promise<State> {
   const guarded = [...new Set(targets.filter((t) => isVersion(t.write.expect)).map((t) => t.bucket))];
   try {
-    const [, records, buckets] = await Promise.all([
-      sync(client, root, timeoutMs),
-      Promise.all(targets.map((t) => exists(client, t.path, timeoutMs))),
-      Promise.all(guarded.map((path) => exists(client, path, timeoutMs))),
-    ]);
+    const [, records, buckets] = await Promise.all(
+      together(client, () => [
+        sync(client, root, timeoutMs),
+        Promise.all(targets.map((t) => exists(client, t.path, timeoutMs))),
+        Promise.all(guarded.map((path) => exists(client, path, timeoutMs))),
+      ] as const),
+    );
     return { records, buckets: new Map(guarded.map((path, i) => [path, buckets[i]])) };
   } catch (error) {
     throw unavailable(error);
@@ -167,7 +169,7 @@ async function resolveLostAnswer(session: Session, root: string, plan: Plan, mar
   let found: Stat | undefined;
   try {
     const client = session.client();
-    const [, ...nodes] = await Promise.all([sync(client, root, timeoutMs), ...plan.marked.map((path) => getData(client, path, timeoutMs))]);
+    const [, nodes] = await Promise.all(together(client, () => [sync(client, root, timeoutMs), getDataMany(client, plan.marked, timeoutMs)] as const));
     found = nodes.find((node) => node !== undefined && markerOf(node.data).equals(marker))?.stat;
   } catch {
     // The read-back failed too: still unknown.

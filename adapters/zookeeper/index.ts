@@ -8,7 +8,7 @@ import {
 import { commitWrites, unavailable } from './commit.ts';
 import { BUCKETS, LAYOUT, bucketPath, jsonOf, newMarker, recordData, recordPath, rootPath, versionOf } from './layout.ts';
 import { listPage } from './list.ts';
-import { ZooKeeperError, getData, multi, sync, type Op } from './protocol.ts';
+import { ZooKeeperError, getData, multi, sync, together, type Op } from './protocol.ts';
 import { openSession, type Session } from './session.ts';
 
 export interface ZooKeeperStoreOptions {
@@ -46,7 +46,7 @@ export async function createZooKeeperStore(options: ZooKeeperStoreOptions): Prom
       assertKey(key);
       const client = session.client();
       try {
-        const [, node] = await Promise.all([sync(client, root, timeoutMs), getData(client, recordPath(root, key), timeoutMs)]);
+        const [, node] = await Promise.all(together(client, () => [sync(client, root, timeoutMs), getData(client, recordPath(root, key), timeoutMs)] as const));
         return node && { key, value: JSON.parse(jsonOf(node.data)) as T, version: versionOf(key, node.stat.mzxid) };
       } catch (error) {
         throw unavailable(error);

@@ -4,7 +4,7 @@ import type { Client } from 'node-zookeeper-client';
 import type { Item, Page } from '../../src/store.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { BUCKETS, bucketPath, jsonOf, keyOfName, versionOf } from './layout.ts';
-import { getChildren, getData, sync } from './protocol.ts';
+import { getChildrenMany, getDataMany, sync, together } from './protocol.ts';
 
 interface Position {
   /** The bucket to resume in. */
@@ -20,6 +20,11 @@ const isPosition = (p: unknown): p is Position => {
 
 /** Buckets listed at once when the page is not full yet; grows from one to keep sparse scans quick. */
 const MAX_WINDOW = 16;
+/** Znodes read per request: a bound on the reply's size (values are up to 64 KiB). */
+const READ_BATCH = 100;
+
+const chunks = <T>(all: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(all.length / size) }, (_, i) => all.slice(i * size, (i + 1) * size));
 
 export async function listPage<T>(client: Client, root: string, prefix: string, limit: number, cursor: string | undefined, timeoutMs: number): Promise<Page<T>> {
   const start: Position = cursor === undefined ? { b: 0 } : decodeCursor(cursor, isPosition);
@@ -30,7 +35,7 @@ export async function listPage<T>(client: Client, root: string, prefix: string, 
 
   scan: for (let first = start.b; first < BUCKETS; first += window, window = Math.min(window * 2, MAX_WINDOW)) {
     const buckets = Array.from({ length: Math.min(window, BUCKETS - first) }, (_, i) => first + i);
-    const [, ...children] = await Promise.all([syncing, ...buckets.map((b) => getChildren(client, bucketPath(root, b), timeoutMs))]);
+    const [, children] = await Promise.all([syncing, getChildrenMany(client, buckets.map((b) => bucketPath(root, b)), timeoutMs)]);
     syncing = undefined;
     for (const [i, names] of children.entries()) {
       const b = buckets[i]!;
@@ -48,7 +53,8 @@ export async function listPage<T>(client: Client, root: string, prefix: string, 
     }
   }
 
-  const nodes = await Promise.all(picked.map(({ path }) => getData(client, path, timeoutMs)));
+  const reads = together(client, () => chunks(picked, READ_BATCH).map((some) => getDataMany(client, some.map((p) => p.path), timeoutMs)));
+  const nodes = (await Promise.all(reads)).flat();
   const items: Item<T>[] = [];
   for (const [i, node] of nodes.entries()) {
     // Gone since the listing: deleted between the two reads, so it is not returned.

@@ -1,29 +1,21 @@
-// The requests the ZooKeeper store sends, written straight onto node-zookeeper-client's connection.
-// Why not the client's own methods:
+// The ZooKeeper requests the store sends. They go straight onto the client's connection
+// (connection.ts) rather than through node-zookeeper-client's own methods, because:
 // - its Transaction turns an expected version of 0 into "any version" (`version || -1` in check,
 //   setData and remove), so a compare-and-set on a just-created znode would always pass;
-// - it has no `sync`, which strongly consistent reads need;
-// - it never times a request out, and a multi's reply header (its zxid) is not passed on.
-// Everything here relies on the internals of the pinned 1.1.3 (ConnectionManager.queue, jute).
-import { Exception, type Client, type WireRequest, type WireResponse } from 'node-zookeeper-client';
+// - it has no `sync`, which strongly consistent reads need, and no `multiRead` (ZooKeeper 3.6+),
+//   which reads a page of znodes in one request;
+// - it never times a request out, and does not pass on a multi's zxid.
+import { ACL, Exception, type Client, type WireRequest } from 'node-zookeeper-client';
 import jute, { type MultiOp, type MultiResult, type Stat } from 'node-zookeeper-client/lib/jute/index.js';
-import { ACL } from 'node-zookeeper-client';
+import { ZooKeeperError, disguised, rawReply, send } from './connection.ts';
 
+export { ZooKeeperError, frameReplies, together } from './connection.ts';
 export type { Stat };
 
 const OP = jute.OP_CODES;
-
-/** A request that failed: `code` is ZooKeeper's; `sent` is false only when it certainly never left this process. */
-export class ZooKeeperError extends Error {
-  override name = 'ZooKeeperError';
-  readonly code: number;
-  readonly sent: boolean;
-  constructor(code: number, sent: boolean, message: string) {
-    super(message);
-    this.code = code;
-    this.sent = sent;
-  }
-}
+const MULTI_READ = 22;
+const GET_CHILDREN = 8;
+const ERROR = -1;
 
 /** ZooKeeper's name for an error code (the client throws on codes it does not know). */
 export function codeName(code: number): string {
@@ -38,31 +30,6 @@ export function codeName(code: number): string {
 export const isTransient = (code: number): boolean =>
   code === Exception.CONNECTION_LOSS || code === Exception.OPERATION_TIMEOUT || code === Exception.SESSION_EXPIRED;
 
-/** Queues one request and waits for its answer, at most `timeoutMs`. */
-function send(client: Client, request: WireRequest, timeoutMs: number): Promise<WireResponse> {
-  const connection = client.connectionManager;
-  return new Promise((resolve, reject) => {
-    let queued = false;
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      // Still waiting for a connection: take it back so it is never sent later.
-      const waiting = connection.packetQueue.queue.findIndex((p) => p.request === request);
-      if (waiting >= 0) connection.packetQueue.queue.splice(waiting, 1);
-      reject(new ZooKeeperError(Exception.OPERATION_TIMEOUT, waiting < 0, `no answer from ZooKeeper within ${timeoutMs} ms`));
-    }, timeoutMs);
-    connection.queue(request, (error, response) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // A callback during queue() itself means the client refused it (closed or expired): never sent.
-      if (error) reject(new ZooKeeperError(error.code, queued, error.message));
-      else resolve(response!);
-    });
-    queued = true;
-  });
-}
-
 const pathRequest = (type: number, Payload: new () => { path: string; watch: boolean }, path: string): WireRequest => {
   const header = new jute.protocol.RequestHeader();
   header.type = type;
@@ -72,15 +39,24 @@ const pathRequest = (type: number, Payload: new () => { path: string; watch: boo
   return new jute.Request(header, payload);
 };
 
+const orMissing = <T>(error: unknown): T | undefined => {
+  if (error instanceof ZooKeeperError && error.code === Exception.NO_NODE) return undefined;
+  throw error;
+};
+
+export interface Node {
+  data: Buffer;
+  stat: Stat;
+}
+
 /** The znode's data and stat, or undefined when it does not exist. */
-export async function getData(client: Client, path: string, timeoutMs: number): Promise<{ data: Buffer; stat: Stat } | undefined> {
+export async function getData(client: Client, path: string, timeoutMs: number): Promise<Node | undefined> {
   try {
     const response = await send(client, pathRequest(OP.GET_DATA, jute.protocol.GetDataRequest, path), timeoutMs);
     const payload = response.payload as { data?: Buffer | null; stat: Stat };
     return { data: payload.data ?? Buffer.alloc(0), stat: payload.stat };
   } catch (error) {
-    if (error instanceof ZooKeeperError && error.code === Exception.NO_NODE) return undefined;
-    throw error;
+    return orMissing(error);
   }
 }
 
@@ -89,19 +65,7 @@ export async function exists(client: Client, path: string, timeoutMs: number): P
     const response = await send(client, pathRequest(OP.EXISTS, jute.protocol.ExistsRequest, path), timeoutMs);
     return (response.payload as { stat: Stat }).stat;
   } catch (error) {
-    if (error instanceof ZooKeeperError && error.code === Exception.NO_NODE) return undefined;
-    throw error;
-  }
-}
-
-/** Child names, or undefined when the znode does not exist. */
-export async function getChildren(client: Client, path: string, timeoutMs: number): Promise<string[] | undefined> {
-  try {
-    const response = await send(client, pathRequest(OP.GET_CHILDREN2, jute.protocol.GetChildren2Request, path), timeoutMs);
-    return (response.payload as { children: string[] }).children;
-  } catch (error) {
-    if (error instanceof ZooKeeperError && error.code === Exception.NO_NODE) return undefined;
-    throw error;
+    return orMissing(error);
   }
 }
 
@@ -110,30 +74,107 @@ export async function getChildren(client: Client, path: string, timeoutMs: numbe
  * reads queued right after it (no need to wait) see every write committed before it was sent.
  */
 export function sync(client: Client, path: string, timeoutMs: number): Promise<unknown> {
-  // The client cannot parse a sync reply (it drops the connection on an unknown reply type), so the
-  // request goes out as SYNC but is filed as a DELETE, whose reply carries nothing to parse.
-  const header = new jute.protocol.RequestHeader();
-  header.type = OP.DELETE;
-  const bytes = Buffer.from(path, 'utf8');
-  const payload = {
-    byteLength: () => 4 + bytes.length,
-    serialize(buffer: Buffer, offset: number) {
-      buffer.writeInt32BE(bytes.length, offset);
-      bytes.copy(buffer, offset + 4);
-      return 4 + bytes.length;
-    },
-    setChrootPath() {},
-  };
-  const request = new jute.Request(header, payload);
-  request.toBuffer = function toBuffer(this: WireRequest) {
-    header.type = OP.SYNC;
-    try {
-      return jute.Request.prototype.toBuffer.call(this);
-    } finally {
-      header.type = OP.DELETE;
+  return send(client, disguised(OP.SYNC, new Writer().string(path).done()), timeoutMs);
+}
+
+/** Reads many znodes in one request; each result is undefined where the znode does not exist. */
+export function getDataMany(client: Client, paths: string[], timeoutMs: number): Promise<(Node | undefined)[]> {
+  return multiRead(client, OP.GET_DATA, paths, timeoutMs, (reader) => ({ data: reader.buffer() ?? Buffer.alloc(0), stat: reader.stat() }));
+}
+
+/** Lists the children of many znodes in one request. */
+export function getChildrenMany(client: Client, paths: string[], timeoutMs: number): Promise<(string[] | undefined)[]> {
+  return multiRead(client, GET_CHILDREN, paths, timeoutMs, (reader) => Array.from({ length: reader.int() }, () => reader.string()));
+}
+
+async function multiRead<T>(client: Client, type: number, paths: string[], timeoutMs: number, read: (reader: Reader) => T): Promise<(T | undefined)[]> {
+  const body = new Writer();
+  for (const path of paths) body.int(type).bool(false).int(-1).string(path).bool(false);
+  body.int(-1).bool(true).int(-1);
+  const request = disguised(MULTI_READ, body.done(), true);
+  await send(client, request, timeoutMs);
+  const reader = new Reader(rawReply(request));
+  const results: (T | undefined)[] = [];
+  for (;;) {
+    const resultType = reader.int();
+    const done = reader.bool();
+    reader.int(); // the header's error code, repeated in an error result
+    if (done) break;
+    if (resultType === ERROR) {
+      const code = reader.int();
+      if (code !== Exception.NO_NODE) throw new ZooKeeperError(code, true, `ZooKeeper read failed: ${codeName(code)}`);
+      results.push(undefined);
+    } else {
+      results.push(read(reader));
     }
-  };
-  return send(client, request, timeoutMs);
+  }
+  if (results.length !== paths.length) throw new ZooKeeperError(Exception.MARSHALLING_ERROR, true, 'unexpected multiRead reply');
+  return results;
+}
+
+/** Jute encoding, for the requests the client cannot build. */
+class Writer {
+  #parts: Buffer[] = [];
+  int(n: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    this.#parts.push(b);
+    return this;
+  }
+  bool(v: boolean): this {
+    this.#parts.push(Buffer.from([v ? 1 : 0]));
+    return this;
+  }
+  string(s: string): this {
+    const bytes = Buffer.from(s, 'utf8');
+    return this.int(bytes.length).raw(bytes);
+  }
+  raw(b: Buffer): this {
+    this.#parts.push(b);
+    return this;
+  }
+  done(): Buffer {
+    return Buffer.concat(this.#parts);
+  }
+}
+
+/** Jute decoding, for the replies the client cannot read. */
+class Reader {
+  #at = 0;
+  readonly #buffer: Buffer;
+  constructor(buffer: Buffer) {
+    this.#buffer = buffer;
+  }
+  int(): number {
+    const n = this.#buffer.readInt32BE(this.#at);
+    this.#at += 4;
+    return n;
+  }
+  bool(): boolean {
+    return this.#buffer[this.#at++] !== 0;
+  }
+  long(): Buffer {
+    return this.bytes(8);
+  }
+  bytes(n: number): Buffer {
+    const b = this.#buffer.subarray(this.#at, this.#at + n);
+    this.#at += n;
+    return b;
+  }
+  buffer(): Buffer | null {
+    const n = this.int();
+    return n < 0 ? null : this.bytes(n);
+  }
+  string(): string {
+    return this.bytes(this.int()).toString('utf8');
+  }
+  stat(): Stat {
+    return {
+      czxid: this.long(), mzxid: this.long(), ctime: this.long(), mtime: this.long(),
+      version: this.int(), cversion: this.int(), aversion: this.int(),
+      ephemeralOwner: this.long(), dataLength: this.int(), numChildren: this.int(), pzxid: this.long(),
+    };
+  }
 }
 
 /** One operation of a multi. Versions are sent exactly as given (-1 is "any version"). */

@@ -2,6 +2,7 @@
 // session); after the session expires it is dead, so the next request gets a new client.
 import type { Client } from 'node-zookeeper-client';
 import { StoreUnavailableError } from '../../src/store.ts';
+import { frameReplies } from './protocol.ts';
 
 export interface Session {
   /** The live client, made (and connecting) on first use and again after an expiry. */
@@ -23,6 +24,7 @@ export function openSession(newClient: () => Client): Session {
           if (current === client) current = undefined;
           client.close();
         });
+        frameReplies(client);
         client.connect();
         current = client;
       }
