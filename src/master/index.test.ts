@@ -156,6 +156,30 @@ describe('the body limit', () => {
   });
 });
 
+describe('agent ids in paths', () => {
+  const notIds = [
+    ['a name', 'agent-1'],
+    ['600 characters', 'x'.repeat(600)],
+    ['an escaped path', '..%2Fmaster'],
+    ['an emoji', '%F0%9F%90%B3'],
+    ['a UUID with one character more', '3f1c2a4e-8b7d-4c1a-9e2f-5a6b7c8d9e0f0'],
+  ];
+
+  it.each(notIds)('treats %s as an unknown agent (404) without asking the store', async (_, id) => {
+    const { m, store, a } = await troubled();
+    store.failure = 'unavailable';
+    const calls = [
+      m.api.reregister(id, a.secret),
+      m.api.heartbeat(id, a.secret, { epoch: a.epoch }),
+      m.call('DELETE', `/api/v1/agents/${id}`, { token: a.secret }),
+      m.api.operator('GET', `/agents/${id}`),
+      m.api.operator('POST', `/agents/${id}/gone`, {}),
+      m.api.operator('POST', `/agents/${id}/drain`, {}),
+    ];
+    for (const res of await Promise.all(calls)) expectError(res, 404, 'not_found');
+  });
+});
+
 describe('bad input', () => {
   const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
   const garbage = ['{', '}', '[]', '1', '"x"', 'null', 'true', deep, '{"hostname":{"$gt":""}}', '{"__proto__":{"hostname":"a1"}}', '{"epoch":1e309}', '\u0000\uffff'];

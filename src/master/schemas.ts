@@ -28,7 +28,13 @@ const agentInfo = {
 
 /** Agent ids are lowercase UUIDs (as generated); one chosen or written in capitals names the same agent. */
 const canonicalId = (id: string) => id.toLowerCase();
-export const agentIdParam = (c: Context) => canonicalId(c.req.param('agentId') ?? '');
+
+/** The agent id in a path; anything but a UUID names no agent, and never reaches the store as a key. */
+export function agentIdParam(c: Context): string {
+  const id = c.req.param('agentId') ?? '';
+  if (!UUID_PATTERN.test(id)) throw new ApiError(404, 'not_found', 'no such agent: agent ids are UUIDs');
+  return canonicalId(id);
+}
 
 export const registerBody = z
   .object({
