@@ -98,6 +98,8 @@ describe('POST /api/v1/agents (register)', () => {
     ['an attribute that is a number', { hostname: 'a1', attributes: { rack: 1 } }, 'attributes'],
     ['a version that is a number', { hostname: 'a1', version: 1 }, 'version'],
     ['a machineId that is a boolean', { hostname: 'a1', machineId: true }, 'machineId'],
+    ['a machineId over 256 bytes', { hostname: 'a1', machineId: 'é'.repeat(129) }, 'machineId'],
+    ['a machineId that is not well-formed text', { hostname: 'a1', machineId: 'm-\ud800' }, 'machineId'],
   ])('refuses %s with 400 naming the field, and writes nothing', async (_, body, field) => {
     const m = await servingMaster();
     const before = await dump(m.store);

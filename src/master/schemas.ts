@@ -16,6 +16,12 @@ const reason = z
   .refine((s) => utf8.encode(JSON.stringify(s)).length - 2 <= MAX_REASON_BYTES, `must be at most ${MAX_REASON_BYTES} bytes`)
   .optional();
 const name = (max: number) => z.string().min(1).max(max);
+// Part of a store key (the machine index): bounded in bytes and well-formed, as keys must be.
+const MAX_MACHINE_ID_BYTES = 256;
+const machineId = name(MAX_MACHINE_ID_BYTES).refine(
+  (s) => s.isWellFormed() && utf8.encode(s).length <= MAX_MACHINE_ID_BYTES,
+  `must be well-formed text of at most ${MAX_MACHINE_ID_BYTES} bytes`,
+);
 
 const agentInfo = {
   hostname: name(255),
@@ -23,7 +29,7 @@ const agentInfo = {
   resources: z.record(name(128), z.union([z.number().finite(), z.string().max(1024)])).default({}),
   attributes: z.record(name(128), z.string().max(1024)).default({}),
   version: z.string().max(128).default(''),
-  machineId: name(256).optional(),
+  machineId: machineId.optional(),
 };
 
 /** Agent ids are lowercase UUIDs (as generated); one chosen or written in capitals names the same agent. */
@@ -63,7 +69,7 @@ export const releaseBody = z.object({ reason, dryRun: z.boolean().optional() });
 export const listQuery = z.object({
   status: z.enum(['admitted', 'unreachable', 'gone']).optional(),
   hostname: name(255).optional(),
-  machineId: name(256).optional(),
+  machineId: machineId.optional(),
   idPrefix: z.string().max(64).regex(/^[0-9a-fA-F-]*$/, 'must be the start of an agent id').optional(),
   attribute: z.array(z.string().regex(/^[^:]+:.*$/, 'must be key:value')).optional(),
   lastSeenBefore: z.string().optional(),
