@@ -64,6 +64,16 @@ describe('POST /api/v1/agents (register)', () => {
     expect((await dump(m.store)).filter((i) => i.key.startsWith('agents/'))).toHaveLength(1);
   });
 
+  it('is idempotent under concurrent retries too: every one 201, one record, one admitted event', async () => {
+    const m = await servingMaster();
+    const body = { hostname: 'a1', agentId: CHOSEN_ID, secret: CHOSEN_SECRET };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => m.api.register(body)));
+    for (const res of answers) expect(res.status).toBe(201);
+    expect(new Set(answers.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    const stored = await record(m, CHOSEN_ID);
+    expect(stored.events.filter((e: { type: string }) => e.type === 'admitted')).toHaveLength(1);
+  });
+
   it('refuses the same chosen id with another secret (403) and changes nothing', async () => {
     const m = await servingMaster();
     await registerAgent(m, { hostname: 'a1', agentId: CHOSEN_ID, secret: CHOSEN_SECRET });

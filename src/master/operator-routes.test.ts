@@ -367,6 +367,20 @@ describe('POST /api/v1/master/recovery/release', () => {
     expectError(await op(m, 'POST', '/master/recovery/release', {}), 409, 'not_held');
   });
 
+  it('clears a hold by itself once the missing agents fall back under the limit', async () => {
+    const { m, agents } = await heldMaster(4);
+    for (const a of agents) secrets.push(a.secret);
+    // Three of the four come back: one missing of four is under the limit, so the next sweep marks it.
+    const epoch = (await op(m, 'GET', '/master')).body.epoch;
+    for (const a of agents.slice(0, 3)) expect((await m.api.reregister(a.id, a.secret)).status).toBe(200);
+    expect((await listAll(m, 'pending=true')).ids).toEqual([agents[3]!.id]);
+    await serve(m, m.policy.sweepInterval, agents.slice(0, 3).map((a) => ({ ...a, epoch })));
+    const status = await op(m, 'GET', '/master');
+    expect(status.body.recovery.state).toBe('done');
+    expect(status.body.counts).toEqual({ admitted: 3, unreachable: 1, gone: 0 });
+    expect((await op(m, 'GET', `/agents/${agents[3]!.id}`)).body.status).toBe('unreachable');
+  });
+
   it('refuses a bad body with 400', async () => {
     const { m } = await heldMaster(3);
     const before = await dump(m.store);
