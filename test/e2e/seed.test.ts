@@ -18,9 +18,9 @@ const track = <T extends Proc>(p: T) => {
 
 for (const store of e2eStores()) {
   describe.skipIf(store.skip)(`seed scenario on ${store.name}`, { timeout: 120_000 }, () => {
-    const agentsOf = async (m: Awaited<ReturnType<typeof startMaster>>) =>
-      (await m.operator('GET', '/agents?limit=1000')).body.agents as { id: string; status: string; info: { hostname: string }; epoch: number }[];
-    const byHost = (agents: { info: { hostname: string } }[], host: string) => agents.find((a) => a.info.hostname === host);
+    type Agent = { id: string; status: string; info: { hostname: string }; epoch: number };
+    const agentsOf = async (m: Awaited<ReturnType<typeof startMaster>>) => (await m.operator('GET', '/agents?limit=1000')).body.agents as Agent[];
+    const byHost = (agents: Agent[], host: string) => agents.find((a) => a.info.hostname === host);
     const stateDir = () => mkdtemp(join(tmpdir(), 'registrar-agent-'));
 
     it('marks an agent that died while no master ran unreachable after the window, and keeps the live one', async () => {
