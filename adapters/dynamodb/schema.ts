@@ -25,7 +25,12 @@ export const tableSchema = {
 } as const;
 
 /** Attribute names, used only through expression placeholders (#v, #sk, ...). */
-export const attr = { partition: 'pk', key: 'sk', version: 'version', value: 'value' } as const;
+export const attr = {
+  partition: tableSchema.partitionKey.name,
+  key: tableSchema.sortKey.name,
+  version: 'version',
+  value: 'value',
+} as const;
 
 export type DynamoItem = Record<string, AttributeValue>;
 

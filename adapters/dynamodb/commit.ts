@@ -1,0 +1,153 @@
+// Turns a commit into one DynamoDB request and settles its outcome.
+//
+// A single put with an expectation is a PutItem (the heartbeat path); everything else (several writes,
+// a delete, a check, an 'any' put) is one TransactWriteItems with a ClientRequestToken. Both can be sent
+// again unchanged after a failure that may have applied them:
+// - the transaction, because DynamoDB answers a replay of an applied token with success (10 minutes);
+// - the PutItem, because a failed condition returns the item (ReturnValuesOnConditionCheckFailure) and
+//   our version there, new for this commit, proves the first attempt applied.
+// A condition that fails once a PutItem may already have applied proves nothing (someone may have
+// overwritten our write), so that case is an unknown outcome, never a conflict.
+import { randomUUID } from 'node:crypto';
+import {
+  PutItemCommand, TransactWriteItemsCommand,
+  type DynamoDBClient, type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { classify, describe, type Failure } from './errors.ts';
+import { attr, primaryKey, toItem, versionOf, type DynamoItem } from './schema.ts';
+import {
+  ConflictError, StoreUnavailableError, isDelete, isPut,
+  type PreparedWrite, type Version, type Write,
+} from '../../src/store.ts';
+
+interface WriteRequest {
+  /** Sends the request once (the SDK may retry within); calls `maybeApplied` for any attempt that may have landed. */
+  send(maybeApplied: () => void): Promise<void>;
+  /** The key of each write, in request order, to name a conflict. */
+  keys: string[];
+  /** A replay of an applied request succeeds, so a failed condition is a conflict even after an unknown attempt. */
+  replaySafe: boolean;
+  /** Whether the item a failed condition returned shows this very request applied. */
+  shows(current: DynamoItem | undefined): boolean;
+}
+
+/** Replays after a failure that may have applied, or after a lost race between transactions. */
+const REPLAYS = 5;
+const backoff = (replay: number) => Math.random() * 100 * 2 ** replay;
+
+/** Writes a prepared commit; `versions` holds the new version of every put. */
+export async function writeCommit(
+  client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>,
+): Promise<void> {
+  const [first] = prepared;
+  const request = prepared.length === 1 && isPut(first!.write) && first!.write.expect !== 'any'
+    ? putItem(client, table, first!, versions)
+    : transaction(client, table, prepared, versions);
+  await settle(request);
+}
+
+async function settle(request: WriteRequest): Promise<void> {
+  let maybeApplied = false;
+  for (let replay = 0; ; replay++) {
+    let failure: Failure;
+    let error: unknown;
+    try {
+      await request.send(() => {
+        maybeApplied = true;
+      });
+      return;
+    } catch (err) {
+      error = err;
+      failure = classify(err);
+    }
+    if (failure.kind === 'conflict') {
+      if (request.shows(failure.current)) return;
+      const key = request.keys[failure.index] ?? request.keys[0]!;
+      if (!maybeApplied || request.replaySafe) throw new ConflictError(key);
+      throw new StoreUnavailableError(`a write to ${JSON.stringify(key)} may have applied before its condition failed on a retry`, {
+        outcome: 'unknown', cause: error,
+      });
+    }
+    if (failure.kind === 'transient' && failure.mayHaveApplied) maybeApplied = true;
+    const retry = failure.kind === 'transient' && (maybeApplied || failure.raced) && replay < REPLAYS;
+    if (!retry) {
+      const outcome = maybeApplied ? 'unknown' : 'not-applied';
+      throw new StoreUnavailableError(`DynamoDB commit failed (outcome ${outcome}): ${describe(error)}`, { outcome, cause: error });
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoff(replay)));
+  }
+}
+
+function putItem(client: DynamoDBClient, table: string, { write, json }: PreparedWrite, versions: Record<string, Version>): WriteRequest {
+  const version = versions[write.key]!;
+  const input = {
+    TableName: table,
+    Item: toItem(write.key, version, json!),
+    ...condition(write),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  return {
+    async send(maybeApplied) {
+      const command = new PutItemCommand(input);
+      command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
+      await client.send(command);
+    },
+    keys: [write.key],
+    replaySafe: false,
+    shows: (current) => versionOf(current) === version,
+  };
+}
+
+function transaction(client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>): WriteRequest {
+  const input = {
+    ClientRequestToken: randomUUID(),
+    TransactItems: prepared.map(({ write, json }): TransactWriteItem => {
+      if (isPut(write)) return { Put: { TableName: table, Item: toItem(write.key, versions[write.key]!, json!), ...condition(write) } };
+      if (isDelete(write)) return { Delete: { TableName: table, Key: primaryKey(write.key), ...condition(write) } };
+      return { ConditionCheck: { TableName: table, Key: primaryKey(write.key), ...(condition(write) as Required<Condition>) } };
+    }),
+  };
+  return {
+    async send(maybeApplied) {
+      const command = new TransactWriteItemsCommand(input);
+      command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
+      await client.send(command);
+    },
+    keys: prepared.map(({ write }) => write.key),
+    replaySafe: true,
+    shows: () => false,
+  };
+}
+
+interface Condition {
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: DynamoItem;
+}
+
+/** The expectation as a condition on the version attribute; 'any' has none. */
+function condition(write: Write): Condition {
+  if (write.expect === 'any') return {};
+  const names = { '#v': attr.version };
+  if (write.expect === 'absent') return { ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: names };
+  return { ConditionExpression: '#v = :expected', ExpressionAttributeNames: names, ExpressionAttributeValues: { ':expected': { S: write.expect } } };
+}
+
+/**
+ * Notes every attempt, the SDK's own retries included, that failed in a way that may have applied the
+ * write: only then is a later failed condition no proof of a conflict. Added at finalizeRequest with low
+ * priority, so inside the SDK's retry loop (retryMiddleware is finalizeRequest, high).
+ */
+const watchAttempts = (maybeApplied: () => void) =>
+  <A, R>(next: (args: A) => Promise<R>) =>
+  async (args: A): Promise<R> => {
+    try {
+      return await next(args);
+    } catch (err) {
+      const failure = classify(err);
+      if (failure.kind === 'transient' && failure.mayHaveApplied) maybeApplied();
+      throw err;
+    }
+  };
+
+const watchOptions = { step: 'finalizeRequest', priority: 'low', name: 'registrarWatchAttempts' } as const;

@@ -1,0 +1,179 @@
+// What is special to the DynamoDB store, beyond the conformance suite: the table layout, reading the
+// service's errors, and settling writes whose outcome the first answer did not tell.
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException, DeleteTableCommand, DynamoDBClient, InternalServerError, ScanCommand, ThrottlingException, TransactionCanceledException,
+  type DynamoDBClientConfig,
+} from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
+import { classify } from './errors.ts';
+import { StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
+
+describe('DynamoDB errors', () => {
+  const $metadata = { httpStatusCode: 400 };
+  const cancelled = (...codes: string[]) =>
+    new TransactionCanceledException({ message: 'cancelled', $metadata, CancellationReasons: codes.map((Code) => ({ Code })) });
+
+  it('is a conflict only where a cancellation reason is a failed condition, naming its write', () => {
+    expect(classify(cancelled('None', 'None', 'ConditionalCheckFailed'))).toMatchObject({ kind: 'conflict', index: 2 });
+    expect(classify(cancelled('TransactionConflict', 'ConditionalCheckFailed'))).toMatchObject({ kind: 'conflict', index: 1 });
+    expect(classify(new ConditionalCheckFailedException({ message: 'failed', $metadata }))).toMatchObject({ kind: 'conflict', index: 0 });
+  });
+
+  it('takes a lost transaction race and throttling for transient failures that applied nothing', () => {
+    expect(classify(cancelled('None', 'TransactionConflict'))).toEqual({ kind: 'transient', mayHaveApplied: false, raced: true });
+    expect(classify(new ThrottlingException({ message: 'slow down', $metadata }))).toEqual({ kind: 'transient', mayHaveApplied: false });
+    expect(classify(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toEqual({ kind: 'transient', mayHaveApplied: false });
+  });
+
+  it('takes server errors, timeouts and dropped connections for writes that may have applied', () => {
+    expect(classify(new InternalServerError({ message: 'oops', $metadata: { httpStatusCode: 500 } }))).toEqual({ kind: 'transient', mayHaveApplied: true });
+    expect(classify(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toEqual({ kind: 'transient', mayHaveApplied: true });
+    expect(classify(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toEqual({ kind: 'transient', mayHaveApplied: true });
+  });
+
+  it('takes a cancellation for a malformed request as refused', () => {
+    expect(classify(cancelled('None', 'ValidationError'))).toEqual({ kind: 'refused' });
+  });
+});
+
+const service = inject('dynamodb');
+
+describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const done of cleanup.splice(0).reverse()) await done();
+  });
+
+  const connect = (config: DynamoDBClientConfig = {}) => {
+    const client = new DynamoDBClient({
+      endpoint: (service as { endpoint: string }).endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...config,
+    });
+    cleanup.push(async () => client.destroy());
+    return client;
+  };
+  const openTable = async (config?: DynamoDBClientConfig) => {
+    const client = connect(config);
+    const table = `registrar-${randomUUID()}`;
+    await createTable(client, table);
+    cleanup.push(async () => {
+      await client.send(new DeleteTableCommand({ TableName: table }));
+    });
+    return { client, table, store: createDynamoDbStore({ client, table }) };
+  };
+
+  it('spreads one key segment over 16 partition keys and keeps the value as JSON text', async () => {
+    const { client, table, store } = await openTable();
+    for (let i = 0; i < 200; i += 25) {
+      await store.commit(Array.from({ length: 25 }, (_, j) => ({ key: `agents/${i + j}`, expect: 'absent' as const, put: { n: i + j } })));
+    }
+    const versions = await store.commit([{ key: 'master', expect: 'absent', put: { epoch: 1 } }]);
+    const { Items = [] } = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+    const partitions = new Set(Items.map((item) => item.pk!.S!));
+    expect([...partitions].filter((pk) => pk.startsWith('agents#'))).toHaveLength(tableSchema.shards);
+    const master = Items.find((item) => item.sk!.S === 'master')!;
+    expect(master.pk!.S).toMatch(/^master#\d+$/);
+    expect(master.value).toEqual({ S: '{"epoch":1}' });
+    expect(master.version).toEqual({ S: versions.master });
+  });
+
+  it('refuses a forged cursor or one from another prefix', async () => {
+    const { store } = await openTable();
+    await store.commit(Array.from({ length: 5 }, (_, i) => ({ key: `agents/${i}`, expect: 'absent' as const, put: i })));
+    const page = await store.list('agents/', { limit: 1 });
+    expect(page.cursor).toBeDefined();
+    await expect(store.list('frameworks/', { cursor: page.cursor })).rejects.toBeInstanceOf(StoreLimitError);
+    await expect(store.list('agents/', { cursor: 'not a cursor' })).rejects.toBeInstanceOf(StoreLimitError);
+    await expect(store.list('', { cursor: page.cursor })).rejects.toBeInstanceOf(StoreLimitError);
+  });
+
+  it('loads records in bulk in its own format, each with a version', async () => {
+    const { client, table, store } = await openTable();
+    await bulkPut(client, table, Array.from({ length: 1000 }, (_, i) => ({ key: `agents/${i}`, value: { i } })));
+    const items = [];
+    for await (const item of listAll<{ i: number }>(store, 'agents/')) items.push(item);
+    expect(items).toHaveLength(1000);
+    expect(new Set(items.map((item) => item.version)).size).toBe(1000);
+    expect((await store.get('agents/999'))?.value).toEqual({ i: 999 });
+  });
+
+  it('says a missing table is unavailable, not applied', async () => {
+    const store = createDynamoDbStore({ client: connect(), table: 'no-such-table' });
+    const err = await store.commit([{ key: 'a', expect: 'absent', put: 1 }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).outcome).toBe('not-applied');
+    await expect(store.get('a')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  describe('settling unknown outcomes', () => {
+    /**
+     * Lets the next PutItem reach DynamoDB, runs `meanwhile` (another writer), then fails the response
+     * with a timeout: placed at the deserialize step, inside the SDK's retry loop.
+     */
+    const timeoutAfterNextPut = (client: DynamoDBClient, meanwhile: () => Promise<void> = async () => {}) => {
+      let armed = true;
+      const fault = <A, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) => async (args: A): Promise<R> => {
+        if (!armed || context.commandName !== 'PutItemCommand') return next(args);
+        armed = false;
+        await next(args);
+        await meanwhile();
+        throw Object.assign(new Error('injected: socket timed out'), { name: 'TimeoutError' });
+      };
+      client.middlewareStack.add(fault, { step: 'deserialize', name: 'injectTimeout' });
+    };
+    /** Another writer who read our write and built on it. */
+    const overwrite = (store: Store) => async () => {
+      const item = await store.get('a');
+      await store.commit([{ key: 'a', expect: item!.version, put: 'someone else' }]);
+    };
+
+    it("settles the SDK's own retry of an applied put as a success", async () => {
+      const { client, store } = await openTable({ maxAttempts: 3 });
+      const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
+      timeoutAfterNextPut(client);
+      const versions = await store.commit([{ key: 'a', expect: v0, put: 1 }]);
+      expect(await store.get('a')).toEqual({ key: 'a', value: 1, version: versions.a });
+    });
+
+    it('never calls a failed condition after a lost answer a conflict: the write may have applied', async () => {
+      const { client, table, store } = await openTable({ maxAttempts: 3 });
+      const other = createDynamoDbStore({ client: connect(), table });
+      const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
+      timeoutAfterNextPut(client, overwrite(other));
+      const err = await store.commit([{ key: 'a', expect: v0, put: 1 }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).outcome).toBe('unknown');
+      expect((await store.get('a'))?.value).toBe('someone else');
+    });
+
+    it('replays a lost transaction with its token: applied once, reported once', async () => {
+      const { client, store } = await openTable({ maxAttempts: 1 });
+      let armed = true;
+      const fault = <A, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) => async (args: A): Promise<R> => {
+        if (!armed || context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        armed = false;
+        await next(args);
+        throw Object.assign(new Error('injected: socket hang up'), { code: 'ECONNRESET' });
+      };
+      client.middlewareStack.add(fault, { step: 'deserialize', name: 'injectReset' });
+      const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
+      // A delete and a check: replaying them without the token would fail their conditions.
+      const versions = await store.commit([{ key: 'a', expect: v0, delete: true }, { key: 'b', expect: 'absent', check: true }, { key: 'c', expect: 'any', put: 1 }]);
+      expect(armed).toBe(false);
+      expect(await store.get('a')).toBeUndefined();
+      expect((await store.get('c'))?.version).toBe(versions.c);
+    });
+  });
+
+  it('fits the largest value under the longest key in one item', async () => {
+    const { store } = await openTable();
+    const key = `agents/${'k'.repeat(505)}`;
+    const value = 'x'.repeat(64 * 1024 - 2);
+    await store.commit([{ key, expect: 'absent', put: value }]);
+    expect((await store.get(key))?.value).toBe(value);
+  });
+});

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
+import { bulkPut, createDynamoDbStore, createTable } from '../../adapters/dynamodb/index.ts';
+import { injectWriteFaults } from './dynamodb-faults.ts';
+import { testAdapter, type StoreHandle } from './index.ts';
+
+const service = inject('dynamodb');
+const tables = new WeakMap<StoreHandle, { client: DynamoDBClient; table: string }>();
+let opened = 0;
+
+testAdapter('dynamodb', {
+  skip: 'skip' in service ? service.skip : undefined,
+  async open() {
+    if (!('endpoint' in service)) throw new Error('DynamoDB Local is not running');
+    const client = new DynamoDBClient({
+      endpoint: service.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const table = `registrar-${++opened}-${randomUUID()}`;
+    await createTable(client, table);
+    const handle: StoreHandle = {
+      store: createDynamoDbStore({ client, table }),
+      reopen: async () => createDynamoDbStore({ client, table }),
+      failNextWrite: injectWriteFaults(client),
+      async dispose() {
+        await client.send(new DeleteTableCommand({ TableName: table }));
+        client.destroy();
+      },
+    };
+    tables.set(handle, { client, table });
+    return handle;
+  },
+  async bulkLoad(handle, items) {
+    const { client, table } = tables.get(handle)!;
+    await bulkPut(client, table, items, { parallel: 8 });
+  },
+});
