@@ -3,11 +3,11 @@
 import { agentProtocol } from './registrar/agents.ts';
 import { createRegistrarCore, type RegistrarDeps } from './registrar/core.ts';
 import { operatorApi } from './registrar/operators.ts';
-import { createSweeper, type Log } from './registrar/sweeper.ts';
+import { createSweeper } from './registrar/sweeper.ts';
 
-export function createRegistrar(deps: RegistrarDeps & { log?: Log }) {
+export function createRegistrar(deps: RegistrarDeps) {
   const core = createRegistrarCore(deps);
-  return { core, ...agentProtocol(core), ...operatorApi(core), sweep: createSweeper(core, deps.log) };
+  return { core, ...agentProtocol(core), ...operatorApi(core), sweep: createSweeper(core) };
 }
 
 export type Registrar = ReturnType<typeof createRegistrar>;
@@ -15,4 +15,5 @@ export { NoMasterError, RefusedError, agentKey, AGENT_PREFIX, MASTER_KEY } from 
 export type { RegistrarDeps } from './registrar/core.ts';
 export { agentView, type AgentFilter, type AgentView } from './registrar/operators.ts';
 export type { Registration, Registered } from './registrar/agents.ts';
-export type { SweepReport, Log } from './registrar/sweeper.ts';
+export type { SweepReport } from './registrar/sweeper.ts';
+export type { Log } from './registrar/core.ts';

@@ -133,6 +133,24 @@ export function assertKey(key: string): void {
   if (byteLength(key) > STORE_LIMITS.keyBytes) throw new StoreLimitError(`key is longer than ${STORE_LIMITS.keyBytes} bytes`);
 }
 
+/** The bytes a write counts toward a commit's limit: its key and its value's JSON. */
+export const writeBytes = (w: Write): number => byteLength(w.key) + (isPut(w) ? byteLength(JSON.stringify(w.put) ?? '') : 0);
+
+/**
+ * How many of the leading writes fit in one commit beside `reserved` (writes already in it, such as
+ * a fence): at least one, so that a write too large on its own meets its StoreLimitError alone.
+ */
+export function fitCommit(writes: Write[], reserved: Write[] = []): number {
+  let bytes = reserved.reduce((sum, w) => sum + writeBytes(w), 0);
+  let n = 0;
+  while (n < writes.length && n + reserved.length < STORE_LIMITS.writesPerCommit) {
+    bytes += writeBytes(writes[n]!);
+    if (bytes > STORE_LIMITS.commitBytes && n > 0) break;
+    n++;
+  }
+  return Math.max(1, n);
+}
+
 /** Clamps a caller's page size into 1..listLimit. */
 export function pageLimit(opts?: ListOptions, fallback = 100): number {
   const n = opts?.limit ?? fallback;

@@ -28,7 +28,7 @@ export function createSweeper(core: RegistrarCore, log: Log = () => {}) {
     const done: string[] = [];
     let pending = writes;
     while (pending.length > 0) {
-      if (clock.now() >= actBefore(master, policy)) return { done, stopped: 'lease' };
+      
       const chunk = pending.slice(0, perCommit);
       try {
         await core.withRetry(() => store.commit([{ key: MASTER_KEY, expect: fence, check: true }, ...chunk]));
