@@ -8,6 +8,9 @@ declare module 'node-zookeeper-client' {
     sessionTimeout?: number;
     spinDelay?: number;
     retries?: number;
+    /** Resume this session instead of starting one. */
+    sessionId?: Buffer;
+    sessionPassword?: Buffer;
   }
 
   export interface State {
@@ -83,6 +86,7 @@ declare module 'node-zookeeper-client' {
     close(): void;
     getState(): State;
     getSessionId(): Buffer;
+    getSessionPassword(): Buffer;
     connectionManager: ConnectionManager;
   }
 

@@ -83,15 +83,19 @@ interface State {
   buckets: Map<string, Stat | undefined>;
 }
 
-/** Current stats of the keys, and of the buckets that versioned expectations guard. */
+/**
+ * Current stats of the keys, and of the buckets that versioned expectations guard. Buckets are read
+ * first (a session's requests run in order): a delete and re-create after a key was read then
+ * always shows in its bucket's version.
+ */
 async function readState(client: Client, root: string, targets: Target[], timeoutMs: number): Promise<State> {
   const guarded = [...new Set(targets.filter((t) => isVersion(t.write.expect)).map((t) => t.bucket))];
   try {
-    const [, records, buckets] = await Promise.all(
+    const [, buckets, records] = await Promise.all(
       together(client, () => [
         sync(client, root, timeoutMs),
-        Promise.all(targets.map((t) => exists(client, t.path, timeoutMs))),
         Promise.all(guarded.map((path) => exists(client, path, timeoutMs))),
+        Promise.all(targets.map((t) => exists(client, t.path, timeoutMs))),
       ] as const),
     );
     return { records, buckets: new Map(guarded.map((path, i) => [path, buckets[i]])) };

@@ -27,7 +27,7 @@ export function send(client: Client, request: WireRequest, timeoutMs: number): P
       // Still waiting for a connection: take it back so it is never sent later.
       const waiting = connection.packetQueue.queue.findIndex((p) => p.request === request);
       if (waiting >= 0) connection.packetQueue.queue.splice(waiting, 1);
-      reject(new ZooKeeperError(Exception.OPERATION_TIMEOUT, waiting < 0, `no answer from ZooKeeper within ${timeoutMs} ms`));
+      reject(new ZooKeeperError(Exception.OPERATION_TIMEOUT, waiting < 0, `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     connection.queue(request, (error, response) => {
       if (settled) return;

@@ -1,6 +1,6 @@
 // One ZooKeeper session at a time. The client reconnects by itself after a connection loss (same
 // session); after the session expires it is dead, so the next request gets a new client.
-import type { Client } from 'node-zookeeper-client';
+import { State, type Client } from 'node-zookeeper-client';
 import { StoreUnavailableError } from '../../src/store.ts';
 import { frameReplies } from './protocol.ts';
 
@@ -36,6 +36,10 @@ export function openSession(newClient: () => Client): Session {
       const client = current;
       current = undefined;
       if (!client) return;
+      if (client.getState() !== State.SYNC_CONNECTED) {
+        client.close(); // stops its reconnecting; there is no session to end
+        return;
+      }
       // Ends the session at once (its ephemeral state, none here) rather than at its timeout.
       await new Promise<void>((resolve) => {
         const done = setTimeout(resolve, 2_000);
