@@ -3,7 +3,7 @@
 // and on transient store errors (with backoff, up to a deadline), and is never reported done unless
 // the store proves it (DESIGN.md, Semantics 8 and 11).
 import type { Clock } from '../clock.ts';
-import { isRefusal, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
+import { isRefusal, type AgentEvent, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
 import { randomId } from '../secrets.ts';
 import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Write } from '../store.ts';
 
@@ -31,10 +31,13 @@ export class NoMasterError extends Error {
   }
 }
 
+export type Log = (message: string, fields?: Record<string, unknown>) => void;
+
 export interface RegistrarDeps {
   store: Store;
   clock: Clock;
   policy: Policy;
+  log?: Log;
   /** How many times a write re-reads after a conflict before giving up with 503. */
   maxConflictRetries?: number;
   /** How long a call keeps retrying transient store errors. */
@@ -56,6 +59,7 @@ export interface RegistrarCore {
   store: Store;
   clock: Clock;
   policy: Policy;
+  log: Log;
   withRetry<R>(fn: () => Promise<R>): Promise<R>;
   currentMaster(opts?: { fresh?: boolean }): Promise<Item<MasterRecord>>;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
@@ -65,6 +69,7 @@ export interface RegistrarCore {
 
 export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   const { store, clock, policy } = deps;
+  const log: Log = deps.log ?? (() => {});
   const maxConflictRetries = deps.maxConflictRetries ?? 10;
   const retryDeadlineMs = deps.retryDeadlineMs ?? 3_000;
   let cachedMaster: { item: Item<MasterRecord>; readAt: number } | undefined;
@@ -116,14 +121,19 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
       const own: Write = next
         ? { key, expect: item?.version ?? 'absent', put: next }
         : { key, expect: item?.version ?? 'any', delete: true };
+      const written = () => {
+        logEvents(id, item?.value.events ?? [], next?.events ?? []);
+        for (const w of extra) if (w.key.startsWith(AGENT_PREFIX) && 'put' in w) logEvents(w.key.slice(AGENT_PREFIX.length), [], (w.put as AgentRecord).events.slice(-1));
+        return { record: next, written: true };
+      };
       try {
         await withRetry(() => store.commit([own, ...extra]));
-        return { record: next, written: true };
+        return written();
       } catch (err) {
         if (err instanceof ConflictError) continue;
         if (err instanceof StoreUnavailableError && err.outcome === 'unknown') {
           const after = await readAgent(id);
-          if (next ? after?.value.lastRequestId === requestId : after === undefined) return { record: next, written: true };
+          if (next ? after?.value.lastRequestId === requestId : after === undefined) return written();
           throw new StoreUnavailableError(`the outcome of the write to agent ${id} is unknown`, { outcome: 'unknown', cause: err });
         }
         throw err;
@@ -132,9 +142,16 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
     throw new StoreUnavailableError(`agent ${id} kept changing over ${maxConflictRetries} attempts`);
   }
 
+  /** Every event a write added to an agent's record also goes to the log (DESIGN.md, operator API). */
+  function logEvents(agentId: string, before: AgentEvent[], after: AgentEvent[]): void {
+    const last = before.at(-1);
+    const from = last ? after.findLastIndex((e) => JSON.stringify(e) === JSON.stringify(last)) + 1 : 0;
+    for (const e of after.slice(from)) log(`agent ${e.type}`, { agentId, at: e.at, by: e.by, ...(e.reason ? { reason: e.reason } : {}) });
+  }
+
   /** Every item under a prefix, each page read with the same retries. */
   const scan = <T>(prefix: string, pageSize = 1000) =>
     listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
 
-  return { store, clock, policy, withRetry, currentMaster, readAgent, changeAgent, scan };
+  return { store, clock, policy, log, withRetry, currentMaster, readAgent, changeAgent, scan };
 }

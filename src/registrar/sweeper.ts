@@ -3,7 +3,7 @@
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import { actBefore, planSweep, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
 import { randomId } from '../secrets.ts';
-import { ConflictError, STORE_LIMITS, StoreUnavailableError, type Version, type Write } from '../store.ts';
+import { ConflictError, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, agentKey, type RegistrarCore } from './core.ts';
 
 export interface SweepReport {
@@ -17,22 +17,27 @@ export interface SweepReport {
   notes: string[];
 }
 
-export type Log = (message: string, fields?: Record<string, unknown>) => void;
-
-export function createSweeper(core: RegistrarCore, log: Log = () => {}) {
-  const { store, clock, policy } = core;
-  const perCommit = STORE_LIMITS.writesPerCommit - 1; // one slot for the fence on `master`
+export function createSweeper(core: RegistrarCore) {
+  const { store, clock, policy, log } = core;
 
   /** Commits fenced writes in chunks; drops an agent that changed meanwhile, stops when fenced out. */
   async function fenced(writes: Write[], fence: Version, master: MasterRecord): Promise<{ done: string[]; stopped?: SweepReport['outcome'] }> {
     const done: string[] = [];
     let pending = writes;
     while (pending.length > 0) {
-      
-      const chunk = pending.slice(0, perCommit);
+      if (clock.now() >= actBefore(master, policy)) return { done, stopped: 'lease' };
+      const check: Write = { key: MASTER_KEY, expect: fence, check: true };
+      // As many writes as fit beside the fence, by count and by bytes.
+      const chunk = pending.slice(0, fitCommit(pending, [check]));
       try {
-        await core.withRetry(() => store.commit([{ key: MASTER_KEY, expect: fence, check: true }, ...chunk]));
+        await core.withRetry(() => store.commit([check, ...chunk]));
       } catch (err) {
+        if (err instanceof StoreLimitError && chunk.length === 1) {
+          // A record too large to write even alone: skip it rather than stop the sweep.
+          log('sweep: skipped a record too large to write', { key: chunk[0]!.key, error: err.message });
+          pending = pending.slice(1);
+          continue;
+        }
         if (!(err instanceof ConflictError)) throw err;
         if (err.key === MASTER_KEY) return { done, stopped: 'lost' };
         // That agent changed since it was read (a heartbeat, an operator): the next sweep judges it again.
