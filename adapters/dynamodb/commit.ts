@@ -104,7 +104,7 @@ function transaction(client: DynamoDBClient, table: string, prepared: PreparedWr
     TransactItems: prepared.map(({ write, json }): TransactWriteItem => {
       if (isPut(write)) return { Put: { TableName: table, Item: toItem(write.key, versions[write.key]!, json!), ...condition(write) } };
       if (isDelete(write)) return { Delete: { TableName: table, Key: primaryKey(write.key), ...condition(write) } };
-      return { ConditionCheck: { TableName: table, Key: primaryKey(write.key), ...(condition(write) as Required<Condition>) } };
+      return { ConditionCheck: { TableName: table, Key: primaryKey(write.key), ...(condition(write) as Condition & { ConditionExpression: string }) } };
     }),
   };
   return {
