@@ -26,7 +26,10 @@ import {
   type PreparedWrite, type Version,
 } from '../../src/store.ts';
 import { bucketPath, bucketOf, markerOf, newMarker, recordData, recordPath, versionOf } from './layout.ts';
-import { ZooKeeperError, codeName, exists, getDataMany, isTransient, multi, sync, together, type Op, type Stat } from './protocol.ts';
+import {
+  ZooKeeperError, codeName, exists, getDataMany, isTransient, multi, sync, together, unavailable,
+  type MultiOutcome, type Op, type Stat,
+} from './protocol.ts';
 import type { Session } from './session.ts';
 
 const ATTEMPTS = 10;
@@ -57,7 +60,7 @@ export async function commitWrites(session: Session, root: string, prepared: Pre
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const client = session.client();
     const plan = planMulti(targets, await readState(client, root, targets, timeoutMs), marker);
-    let outcome;
+    let outcome: MultiOutcome;
     try {
       outcome = await multi(client, plan.ops, timeoutMs);
     } catch (error) {
@@ -74,6 +77,8 @@ export async function commitWrites(session: Session, root: string, prepared: Pre
       if (blame.conflictOn.includes(code)) throw new ConflictError(blame.key);
       throw new StoreUnavailableError(`ZooKeeper refused a commit on ${JSON.stringify(blame.key)}: ${codeName(code)}`, { outcome: 'not-applied' });
     }
+    // Raced by another commit on an 'any' write or a bucket: a little jitter, then read again.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
   }
   throw new StoreUnavailableError(`commit still contended after ${ATTEMPTS} attempts`, { outcome: 'not-applied' });
 }
@@ -185,11 +190,3 @@ async function resolveLostAnswer(session: Session, root: string, plan: Plan, mar
 /** Every key a multi put has the multi's zxid as its mzxid. */
 const versionsOf = (keys: string[], zxid: Buffer | bigint): Record<string, Version> =>
   Object.fromEntries(keys.map((key) => [key, versionOf(key, zxid)]));
-
-/** Maps a ZooKeeper request failure to the contract's error; anything else passes through. */
-export function unavailable(error: unknown): unknown {
-  if (error instanceof ZooKeeperError) {
-    return new StoreUnavailableError(`ZooKeeper: ${error.message}`, { outcome: 'not-applied', cause: error });
-  }
-  return error;
-}

@@ -1,14 +1,14 @@
-// The ZooKeeper store: the seed's high-availability store. Layout in layout.ts, commits in
-// commit.ts, paging in list.ts, the wire in protocol.ts.
+// The ZooKeeper store: the seed's high-availability store. Znode layout in layout.ts, commits in
+// commit.ts, paging in list.ts, sessions in session.ts, requests in protocol.ts (and connection.ts).
 import { createClient, Exception, type Client } from 'node-zookeeper-client';
 import {
   assertKey, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
 } from '../../src/store.ts';
-import { commitWrites, unavailable } from './commit.ts';
+import { commitWrites } from './commit.ts';
 import { BUCKETS, LAYOUT, bucketPath, jsonOf, newMarker, recordData, recordPath, rootPath, versionOf } from './layout.ts';
 import { listPage } from './list.ts';
-import { ZooKeeperError, getData, multi, sync, together, type Op } from './protocol.ts';
+import { ZooKeeperError, getData, multi, sync, together, unavailable, type Op } from './protocol.ts';
 import { openSession, type Session } from './session.ts';
 
 export interface ZooKeeperStoreOptions {
@@ -25,7 +25,7 @@ export interface ZooKeeperStoreOptions {
 }
 
 /** Splits `host:port,host:port/path` into the servers and the path. */
-export function parseConnectionString(connectionString: string): { servers: string; root?: string } {
+function parseConnectionString(connectionString: string): { servers: string; root?: string } {
   const slash = connectionString.indexOf('/');
   if (slash < 0) return { servers: connectionString };
   return { servers: connectionString.slice(0, slash), root: connectionString.slice(slash) };
@@ -114,6 +114,7 @@ export async function loadZooKeeperRecords(options: ZooKeeperStoreOptions, recor
     let bytes = 0;
     const marker = newMarker();
     for (const { key, value } of records) {
+      assertKey(key);
       const op: Op = { op: 'create', path: recordPath(root, key), data: recordData(marker, JSON.stringify(value)) };
       // Well under ZooKeeper's default 1 MB request limit (jute.maxbuffer).
       if (batch.length === 1000 || bytes + op.data!.length + op.path.length > 512 * 1024) {

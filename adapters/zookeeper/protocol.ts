@@ -7,6 +7,7 @@
 // - it never times a request out, and does not pass on a multi's zxid.
 import { ACL, Exception, type Client, type WireRequest } from 'node-zookeeper-client';
 import jute, { type MultiOp, type MultiResult, type Stat } from 'node-zookeeper-client/lib/jute/index.js';
+import { StoreUnavailableError } from '../../src/store.ts';
 import { ZooKeeperError, disguised, rawReply, send } from './connection.ts';
 
 export { ZooKeeperError, frameReplies, together } from './connection.ts';
@@ -24,6 +25,14 @@ export function codeName(code: number): string {
   } catch {
     return `error ${code}`;
   }
+}
+
+/** Maps a failed ZooKeeper request to the contract's error; anything else passes through. */
+export function unavailable(error: unknown): unknown {
+  if (error instanceof ZooKeeperError) {
+    return new StoreUnavailableError(`ZooKeeper: ${error.message}`, { outcome: 'not-applied', cause: error });
+  }
+  return error;
 }
 
 /** Connection loss, session expiry, timeouts: the store may answer if asked again. */
