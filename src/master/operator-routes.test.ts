@@ -357,7 +357,7 @@ describe('POST /api/v1/master/recovery/release', () => {
     for (const a of agents) secrets.push(a.secret);
     const res = await op(m, 'POST', '/master/recovery/release', { reason: 'the rack really died' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ released: true, dryRun: false, recovery: { state: 'done', releasedBy: 'alice' } });
+    expect(res.body).toMatchObject({ released: true, dryRun: false, recovery: { state: 'done', releasedBy: 'alice', releaseReason: 'the rack really died' } });
     expect([...res.body.wouldMark].sort()).toEqual(sorted(agents));
     expect((await m.store.get<any>('master'))!.value.recovery.state).toBe('done');
     m.clock.advance(m.policy.sweepInterval);

@@ -91,7 +91,7 @@ export function operatorApi(core: RegistrarCore) {
     async releaseHold(actor: Actor, opts: { dryRun?: boolean } = {}) {
       const item = await core.currentMaster({ fresh: true });
       const now = clock.now();
-      const released = releaseHold(item.value, now, actor.by);
+      const released = releaseHold(item.value, now, actor);
       if (isRefusal(released)) throw new RefusedError(released);
       const agents: AgentRecord[] = [];
       for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) agents.push(value);
@@ -103,6 +103,7 @@ export function operatorApi(core: RegistrarCore) {
         if (err instanceof ConflictError) throw new RefusedError(refuse('conflict', 'the master record changed meanwhile; try again'));
         throw err;
       }
+      core.log('recovery hold released', { by: actor.by, reason: actor.reason, wouldMark: wouldMark.length });
       return { master: released, wouldMark, dryRun: false };
     },
 

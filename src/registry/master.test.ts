@@ -154,22 +154,22 @@ describe('fencing time (rule 6)', () => {
 
 describe('release of a hold (rule 4)', () => {
   it('refuses when nothing is held', () => {
-    const r = releaseHold(serving(T0), T0, 'alice');
+    const r = releaseHold(serving(T0), T0, { by: 'alice' });
     expect(isRefusal(r) && r.refused).toBe('not-held');
   });
 
   it('after the window: done, with who released it and when', () => {
     const m = serving(T0, { recovery: { state: 'held', deadline: T0 - 1, admittedAtOpen: 10, heldReason: 'too many' } });
-    const r = releaseHold(m, T0 + 1, 'alice');
+    const r = releaseHold(m, T0 + 1, { by: 'alice', reason: 'rack r7 is gone for good' });
     if (isRefusal(r)) throw new Error(r.message);
-    expect(r.recovery).toEqual({ state: 'done', deadline: T0 - 1, admittedAtOpen: 10, releasedAt: T0 + 1, releasedBy: 'alice' });
+    expect(r.recovery).toEqual({ state: 'done', deadline: T0 - 1, admittedAtOpen: 10, releasedAt: T0 + 1, releasedBy: 'alice', releaseReason: 'rack r7 is gone for good' });
     expect(r.epoch).toBe(m.epoch);
     expect(r.leaseExpiresAt).toBe(m.leaseExpiresAt); // not a lease renewal
   });
 
   it('inside an open window: back to recovering', () => {
     const m = serving(T0, { recovery: { state: 'held', deadline: T0 + 100 * S, admittedAtOpen: 10, heldReason: 'too many' } });
-    const r = releaseHold(m, T0 + 1, 'alice');
+    const r = releaseHold(m, T0 + 1, { by: 'alice' });
     if (isRefusal(r)) throw new Error(r.message);
     expect(r.recovery.state).toBe('recovering');
     expect(r.recovery.heldReason).toBeUndefined();

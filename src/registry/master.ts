@@ -62,9 +62,11 @@ export function renewLease(current: MasterRecord | undefined, admitted: number, 
 }
 
 /** An operator releases a hold: agents overdue by now are marked by the next sweep without the guard. */
-export function releaseHold(current: MasterRecord, now: number, by: string): MasterRecord | Refusal {
+export function releaseHold(current: MasterRecord, now: number, actor: { by: string; reason?: string }): MasterRecord | Refusal {
   if (current.recovery.state !== 'held') return refuse('not-held', 'marking is not held');
   const { heldReason: _cleared, ...recovery } = current.recovery;
   const state = windowOpen(current, now) ? 'recovering' : 'done';
-  return { ...current, recovery: { ...recovery, state, releasedAt: now, releasedBy: by } };
+  const { releaseReason: _previous, ...rest } = recovery;
+  const reason = actor.reason ? { releaseReason: actor.reason } : {};
+  return { ...current, recovery: { ...rest, state, releasedAt: now, releasedBy: actor.by, ...reason } };
 }

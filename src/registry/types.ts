@@ -57,6 +57,7 @@ export interface Recovery {
   /** When an operator last released a hold: agents overdue by then are marked without the guard. */
   releasedAt?: number;
   releasedBy?: string;
+  releaseReason?: string;
 }
 
 /** Marks made in the current rate-limit window (rule 10). */
