@@ -90,7 +90,7 @@ async function simulate(seed: number, policy: Policy, duration: number, agentCou
     if (r < 0.3) return { kind: 'serve', until: now + random.between(MINUTE, 5 * MINUTE) };
     if (r < 0.6) return { kind: 'gap', until: now + random.between(gapMin, policy.masterLease - SECOND) };
     if (r < 0.75) return { kind: 'failover', until: now + random.between(policy.masterLease + 2 * skew + SECOND, 10 * MINUTE) };
-    if (r < 0.9) return dark ? { kind: 'dark', until: now + random.between(5 * SECOND, 5 * MINUTE) } : { kind: 'serve', until: now + MINUTE };
+    if (r < 0.9) return dark ? { kind: 'dark', until: now + random.between(5 * SECOND, 3 * policy.masterLease) } : { kind: 'serve', until: now + MINUTE };
     return { kind: 'restart', until: now + random.between(0, 20 * SECOND) };
   };
 
@@ -149,7 +149,7 @@ async function simulate(seed: number, policy: Policy, duration: number, agentCou
 describe('no false positives (rule 5)', () => {
   it('no false positives: an agent heartbeating every heartbeatInterval is never marked across lease gaps, restarts and clock skew up to maxClockSkew', async () => {
     const totals: Stats = { newEpochs: 0, gaps: 0, restarts: 0, reregistrations: 0, heartbeats: 0, sweeps: 0 };
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2]) {
       const stats = await simulate(seed, defaultPolicy(), 2 * 60 * MINUTE, 12);
       for (const k of Object.keys(totals) as (keyof Stats)[]) totals[k] += stats[k];
     }
@@ -158,6 +158,17 @@ describe('no false positives (rule 5)', () => {
     expect(totals.gaps).toBeGreaterThan(3);
     expect(totals.restarts).toBeGreaterThan(1);
     expect(totals.reregistrations).toBeGreaterThan(30);
+  }, 120_000);
+
+  it('no false positives with tight timings (30 s timeout, 20 s granularity, 15 s lease)', async () => {
+    const policy: Policy = {
+      ...defaultPolicy(),
+      agentTimeout: 30 * SECOND,
+      livenessGranularity: 20 * SECOND,
+      masterLease: 15 * SECOND,
+      reregisterTimeout: 2 * MINUTE,
+    };
+    for (const seed of [11, 12]) await simulate(seed, policy, 60 * MINUTE, 12);
   }, 120_000);
 
   it('no false positives with Lambda’s timings (a sweep a minute, a 150 s lease) when only the sweeper stops', async () => {
