@@ -1,0 +1,196 @@
+// The Worker and its Registry Durable Object end to end, inside workerd, on the sub-second timings
+// of test/workers/bindings.ts: agents over HTTP, the alarm as the sweeper, a restart of the object
+// over its storage, and the seed scenario through the Worker with real agent clients.
+import { SELF, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, type Stub } from 'cloudflare:test';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAgent } from '../../src/agent/client.ts';
+import type { AgentState, StateFile } from '../../src/agent/state.ts';
+import { JOIN, OPERATOR } from './bindings.ts';
+
+const ORIGIN = 'https://registrar.example';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Send = (request: Request) => Promise<Response>;
+
+/** HTTP calls to the master, through the Worker (SELF) or straight to one object. */
+function http(send: Send) {
+  const call = async (method: string, path: string, token?: string, body?: unknown) => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await send(new Request(`${ORIGIN}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }));
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  };
+  return {
+    call,
+    register: (hostname: string) => call('POST', '/api/v1/agents', JOIN, { hostname }),
+    heartbeat: (id: string, secret: string, epoch: number) => call('POST', `/api/v1/agents/${id}/heartbeat`, secret, { epoch }),
+    operator: (method: string, path: string, body?: unknown) => call(method, `/api/v1${path}`, OPERATOR, body),
+    agents: async () => (await call('GET', '/api/v1/agents?limit=1000', OPERATOR)).body.agents as AgentView[],
+  };
+}
+
+interface AgentView {
+  id: string;
+  status: string;
+  epoch: number;
+  info: { hostname: string };
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const alarmOf = (stub: Stub) => runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+
+/** No sweeper: the alarm deleted and staying deleted (an alarm in flight re-arms itself). */
+async function stopSweeper(stub: Stub): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await runInDurableObject(stub, (_, state) => state.storage.deleteAlarm());
+    await sleep(300);
+    if ((await alarmOf(stub)) === null) return;
+  }
+  throw new Error('the alarm keeps coming back');
+}
+
+const used: Stub[] = [];
+/** A Registry object of its own, reached without the Worker. */
+const freshRegistry = () => {
+  const stub = env.REGISTRY.get(env.REGISTRY.idFromName(crypto.randomUUID()));
+  used.push(stub);
+  return { stub, api: http((request) => stub.fetch(request)) };
+};
+// Alarms outlive a test (they ignore storage isolation): stop every sweeper a test started.
+afterEach(async () => {
+  for (const stub of used.splice(0)) await stopSweeper(stub);
+});
+
+describe('the Registry Durable Object', () => {
+  it('answers the first request only after the first sweep has written the master record', async () => {
+    const { api } = freshRegistry();
+    const master = await api.operator('GET', '/master');
+    expect(master.status).toBe(200);
+    expect(master.body.epoch).toBeGreaterThanOrEqual(1);
+    expect(master.body.recovery.state).toBe('done');
+  });
+
+  it('admits agents and takes their heartbeats over HTTP; a restart keeps the registry, the epoch and the sweeper', async () => {
+    const { stub, api } = freshRegistry();
+    const a = await api.register('a1');
+    const b = await api.register('b1');
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.heartbeatIntervalSeconds).toBe(0.2);
+    for (let i = 0; i < 3; i++) {
+      expect((await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch)).status).toBe(200);
+      expect((await api.heartbeat(b.body.agentId, b.body.secret, b.body.epoch)).status).toBe(200);
+    }
+    expect(await alarmOf(stub)).not.toBeNull();
+
+    await evictDurableObject(stub); // a new instance over the same storage
+    const again = await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch);
+    expect(again.status).toBe(200);
+    expect(again.body.epoch).toBe(a.body.epoch);
+    expect((await api.agents()).map((x) => [x.info.hostname, x.status]).sort()).toEqual([['a1', 'admitted'], ['b1', 'admitted']]);
+    expect(await alarmOf(stub)).not.toBeNull();
+  });
+
+  it('marks an agent that stops heartbeating unreachable through its alarm alone', async () => {
+    const { api } = freshRegistry();
+    const a = await api.register('quiet');
+    expect(a.status).toBe(201);
+    const record = await eventually(async () => {
+      const r = await api.operator('GET', `/agents/${a.body.agentId}`);
+      return r.body.status === 'unreachable' ? r.body : undefined;
+    }, 'the silent agent marked unreachable');
+    expect(record.events.at(-1).type).toBe('unreachable');
+    expect((await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch)).status).toBe(409);
+  });
+
+  it('arms the sweeper again when a request finds no alarm set', async () => {
+    const { stub, api } = freshRegistry();
+    expect((await api.call('GET', '/health')).status).toBe(200);
+    await stopSweeper(stub); // as after an alarm that gave up its retries
+    const before = (await api.operator('GET', '/master')).body; // a request: arms it again
+    const armed = await alarmOf(stub);
+    expect(armed).not.toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const after = (await api.operator('GET', '/master')).body;
+    expect(after.leaseExpiresAt).toBeGreaterThan(before.leaseExpiresAt);
+    expect(await alarmOf(stub)).not.toBeNull(); // the alarm re-armed itself
+  });
+});
+
+describe('the Worker', () => {
+  const worker = http((request) => SELF.fetch(request));
+  /** The object the Worker routes every request to. */
+  const workerRegistry = () => {
+    const stub = env.REGISTRY.get(env.REGISTRY.idFromName('registry'));
+    used.push(stub);
+    return stub;
+  };
+
+  it('marks an agent that died while no master ran unreachable after the window, and keeps the live one', { timeout: 60_000 }, async () => {
+    const registry = workerRegistry();
+    let outage = false;
+    const network = ((input: string | URL | Request, init?: RequestInit) =>
+      outage ? Promise.reject(new TypeError('network connection lost')) : SELF.fetch(new Request(input, init))) as typeof fetch;
+    const agent = (hostname: string) => {
+      let saved: AgentState | undefined;
+      const state: StateFile = {
+        load: async () => saved,
+        save: async (next) => {
+          saved = next;
+        },
+      };
+      const client = createAgent({ master: ORIGIN, joinToken: JOIN, info: { hostname }, state, fetch: network });
+      return { client, exit: client.run() };
+    };
+    const byHost = (agents: AgentView[], host: string) => agents.find((a) => a.info.hostname === host);
+
+    const live = agent('live');
+    const doomed = agent('doomed');
+    try {
+      await eventually(async () => ((await worker.agents()).length === 2 ? true : undefined), 'two agents');
+      const firstEpoch = (await worker.operator('GET', '/master')).body.epoch as number;
+      await sleep(500); // a few heartbeats
+
+      // The master goes away: nobody reaches it, its sweeper stops, its instance is gone.
+      outage = true;
+      doomed.client.stop(); // dies for good while no master runs
+      await stopSweeper(registry);
+      await evictDurableObject(registry);
+      await sleep(1_000); // the lease (600ms) lapses by more than the clock skew (100ms)
+      outage = false; // the live agent's retries get through; its first request arms the alarm
+
+      const recovering = await eventually(async () => {
+        const m = (await worker.operator('GET', '/master')).body;
+        return m.epoch > firstEpoch ? m : undefined;
+      }, 'a new epoch');
+      expect(recovering.recovery.state).toBe('recovering');
+      await eventually(async () => (byHost(await worker.agents(), 'live')?.epoch === recovering.epoch ? true : undefined), 'the live agent re-registered');
+      const after = await eventually(async () => {
+        const agents = await worker.agents();
+        return byHost(agents, 'doomed')?.status === 'unreachable' ? agents : undefined;
+      }, 'the dead agent marked unreachable');
+      expect(byHost(after, 'live')?.status).toBe('admitted');
+      expect((await worker.operator('GET', '/master')).body.recovery.state).toBe('done');
+    } finally {
+      outage = true; // stops the live agent's heartbeats reaching the Worker
+      live.client.stop();
+      await Promise.all([live.exit, doomed.exit]);
+    }
+  });
+
+  it('answers 404 as JSON for unknown routes', async () => {
+    workerRegistry();
+    const res = await worker.call('GET', '/nowhere');
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe('not_found');
+  });
+});
