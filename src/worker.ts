@@ -93,15 +93,16 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     const settings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const config = loadConfig(settings, 'worker');
     if (config.store.kind !== 'durable-objects') throw new ConfigError('REGISTRAR_STORE: the Worker keeps the registry in its Durable Object; leave it unset');
-    if (!config.joinTokens || !config.operatorTokens) {
-      throw new ConfigError('REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required: set them with `wrangler secret put REGISTRAR_JOIN_TOKEN` and `wrangler secret put REGISTRAR_OPERATOR_TOKEN`');
-    }
+    const tokens = requireTokens(config);
     const store = createDurableObjectStore(ctx.storage);
     const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
-    return { store, registrar, policy: config.policy, app: createMaster({ registrar, tokens: requireTokens(config), log }) };
+    return { store, registrar, policy: config.policy, app: createMaster({ registrar, tokens, log }) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    log('registrar is not configured: answering 503 to every request', { problem: err.message });
+    log('registrar is not configured: answering 503 to every request', {
+      problem: err.message,
+      hint: 'tokens are Worker secrets: wrangler secret put REGISTRAR_JOIN_TOKEN; wrangler secret put REGISTRAR_OPERATOR_TOKEN',
+    });
     return { problem: `registrar is not configured: ${err.message}` };
   }
 }
