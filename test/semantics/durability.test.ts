@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { StoreUnavailableError } from '../../src/store.ts';
 import { testMaster } from '../support/master.ts';
-import { MINUTE, SECOND, TestAgent, gate, interceptCommits, isFencedCommit, record, run, settle } from './world.ts';
+import { MINUTE, SECOND, TestAgent, gate, interceptCommits, isFencedCommit, record, run } from './world.ts';
 
 type Fault = 'applied-then-unknown' | 'unknown-not-applied' | 'not-applied';
 
@@ -211,7 +211,6 @@ describe('nothing acknowledged is lost (rule 11)', () => {
     expect((await m.api.operator('POST', `/agents/${a.id}/gone`, { reason: 'retired' })).status).toBe(200);
     pause.open();
     expect((await heartbeat).status).toBe(410);
-    await settle();
     expect(await record(m, a.id)).toMatchObject({ status: 'gone' });
   });
 

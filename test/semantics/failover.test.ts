@@ -1,8 +1,8 @@
 // Failover, epochs and the re-registration window (DESIGN.md, Semantics 3, 4, 7, 12).
 import { describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { testMaster } from '../support/master.ts';
 import { MINUTE, SECOND, TestAgent, gate, interceptCommits, marked, masterRecord, record, run, started, writesMaster } from './world.ts';
-import { createMemoryStore } from '../../adapters/memory/index.ts';
 
 describe('failover', () => {
   it('marks an agent that died while no master ran unreachable after the window', async () => {
@@ -121,19 +121,23 @@ describe('failover', () => {
 
   it('an agent that registers while a new epoch starts over an empty registry is not marked before it could re-register', async () => {
     const pause = gate();
+    const reached = gate();
     let paused = false;
     const store = interceptCommits(createMemoryStore(), async (writes, commit) => {
-      if (paused && writesMaster(writes)) await pause.opened;
+      if (paused && writesMaster(writes)) {
+        paused = false;
+        reached.open();
+        await pause.opened;
+      }
       return commit();
     });
     const m = testMaster({ store });
     await m.sweep();
     m.clock.advance(5 * MINUTE); // the lease lapses with nobody registered
     paused = true;
-    const sweeping = m.sweep(); // it has scanned an empty registry and is about to start the new epoch
-    await new Promise((resolve) => setImmediate(resolve));
+    const sweeping = m.sweep();
+    await reached.opened; // it has scanned an empty registry and is about to start the new epoch
     const agent = await TestAgent.register(m); // registered in the old epoch, just before the new one begins
-    paused = false;
     pause.open();
     expect((await sweeping).step).toBe('new-epoch');
     expect((await record(m, agent.id))?.epoch).not.toBe((await masterRecord(m)).epoch);

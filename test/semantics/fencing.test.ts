@@ -5,7 +5,7 @@ import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { FakeClock } from '../../src/clock.ts';
 import type { Store, Version, Write } from '../../src/store.ts';
 import { testMaster } from '../support/master.ts';
-import { SECOND, MINUTE, TestAgent, gate, interceptCommits, isFencedCommit, masterRecord, record, run, settle, writesMaster } from './world.ts';
+import { SECOND, MINUTE, TestAgent, gate, interceptCommits, isFencedCommit, masterRecord, record, run, writesMaster } from './world.ts';
 
 /**
  * Two instances on one store and one clock: `b` sweeps normally; `a` sweeps through a store that
@@ -83,11 +83,13 @@ describe('fencing (rule 6)', () => {
     const inner = createMemoryStore();
     const clock = new FakeClock();
     const pause = gate();
+    const reached = gate();
     let armed = false;
     const a = testMaster({
       store: interceptCommits(inner, async (writes, commit) => {
         if (armed && writesMaster(writes)) {
           armed = false;
+          reached.open();
           await pause.opened;
         }
         return commit();
@@ -100,7 +102,7 @@ describe('fencing (rule 6)', () => {
     clock.advance(10 * MINUTE);
     armed = true;
     const sweepA = a.sweep(); // read a lapsed lease and an overdue agent
-    await settle();
+    await reached.opened;
     const other = await b.sweep();
     expect(other.step).toBe('new-epoch');
     const before = await masterRecord(b);

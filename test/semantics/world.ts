@@ -32,11 +32,6 @@ export function gate() {
   return { opened, open };
 }
 
-/** Lets pending promise chains run (the memory store answers after a microtask or two). */
-export async function settle(rounds = 50): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
 export const isFencedCommit = (writes: Write[]) => writes.some((w) => w.key === 'master' && 'check' in w);
 export const writesMaster = (writes: Write[]) => writes.some((w) => w.key === 'master' && 'put' in w);
 
