@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TestProject } from 'vitest/node';
+import { createTable } from '../../adapters/dynamodb/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,6 +43,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   };
   try {
     const endpoint = await ready(child);
+    await warmUp(endpoint);
     project.provide('dynamodb', { endpoint });
   } catch (err) {
     await stop();
@@ -86,6 +89,17 @@ function ready(child: ChildProcess): Promise<string> {
       resolve(`http://127.0.0.1:${port}`);
     });
   });
+}
+
+/** The first table takes DynamoDB Local seconds to make (class loading, SQLite): pay that here, not in a test. */
+async function warmUp(endpoint: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await createTable(client, 'warm-up');
+    await client.send(new DeleteTableCommand({ TableName: 'warm-up' }));
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Closing stdin asks the launcher to exit; its whole process group is killed if it does not. */
