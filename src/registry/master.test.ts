@@ -51,6 +51,11 @@ describe('first start (rule 12)', () => {
     expect(windowOpen(master, T0 + policy.reregisterTimeout - 1)).toBe(true);
     expect(windowOpen(master, T0 + policy.reregisterTimeout)).toBe(false);
   });
+
+  it('over a restored registry whose agents hold epochs: an epoch greater than any of theirs', () => {
+    expect(renewLease(undefined, 4, T0, policy, 1).master.epoch).toBe(T0);
+    expect(renewLease(undefined, 4, T0, policy, T0 + 5).master.epoch).toBe(T0 + 6);
+  });
 });
 
 describe('lease renewal (rule 3)', () => {

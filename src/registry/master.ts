@@ -30,15 +30,17 @@ export const windowOpen = (m: MasterRecord, now: number) =>
 /**
  * The sweep's write to `master`. `admitted` is the number of admitted agents now, the base of the
  * limit when a window opens. A new epoch is derived from the clock, so it is greater than any ever
- * issued even after a backup is restored.
+ * issued even after a backup is restored. `highestEpoch` is the highest epoch any agent record
+ * holds: a first start over agents (a registry restored without its master record) never reuses it.
  */
-export function renewLease(current: MasterRecord | undefined, admitted: number, now: number, p: Policy): LeaseRenewal {
+export function renewLease(current: MasterRecord | undefined, admitted: number, now: number, p: Policy, highestEpoch = 0): LeaseRenewal {
   const lease = { leaseExpiresAt: now + p.masterLease, lastSweepAt: now };
   if (!current) {
     const recovery = admitted === 0
       ? { state: 'done' as const }
       : { state: 'recovering' as const, deadline: now + p.reregisterTimeout, admittedAtOpen: admitted };
-    return { step: 'first-start', master: { epoch: 1, ...lease, livenessFloor: now, recovery, startedAt: now } };
+    const epoch = highestEpoch === 0 ? 1 : Math.max(now, highestEpoch + 1);
+    return { step: 'first-start', master: { epoch, ...lease, livenessFloor: now, recovery, startedAt: now } };
   }
   if (leaseLapsed(current, now, p)) {
     const held = current.recovery.state === 'held';

@@ -55,7 +55,8 @@ export function guardTrips(missing: number, base: number, p: Policy): boolean {
 
 export function planSweep(current: MasterRecord | undefined, agents: AgentRecord[], now: number, p: Policy): SweepPlan {
   const admitted = agents.filter((a) => a.status === 'admitted').length;
-  const { master: renewed, step } = renewLease(current, admitted, now, p);
+  const highestEpoch = agents.reduce((max, a) => Math.max(max, a.epoch), 0);
+  const { master: renewed, step } = renewLease(current, admitted, now, p, highestEpoch);
   const notes: string[] = [];
   if (step === 'first-start') notes.push(`first start: epoch ${renewed.epoch}`);
   if (step === 'new-epoch') notes.push(`lease had lapsed: new epoch ${renewed.epoch}, re-registration window until ${renewed.recovery.deadline ?? 'now'}`);
