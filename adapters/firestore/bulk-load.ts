@@ -16,7 +16,8 @@ export async function loadRecords(firestore: Firestore, collection: string, item
   let next = 0;
   const loader = async () => {
     while (next < items.length) {
-      const slice = items.slice(next, (next += WRITES_PER_BATCH));
+      const slice = items.slice(next, next + WRITES_PER_BATCH);
+      next += WRITES_PER_BATCH;
       const batch = firestore.batch();
       for (const { key, value } of slice) batch.set(records.doc(documentId(key)), recordDocument(JSON.stringify(value), commitId));
       await batch.commit();

@@ -121,9 +121,11 @@ export function createFirestoreStore({ firestore, collection }: FirestoreStoreOp
   }
 
   /**
-   * Decides what a failed commit means. The commit id on the documents it puts proves it applied
-   * (its answer was lost, or the SDK retried it after it had applied); otherwise a conflict is named
-   * by the first expectation the current state breaks, and a lost answer stays unknown.
+   * Decides what a failed commit means. The SDK itself resends a commit after some transient errors,
+   * so even a conflict may be the echo of our own applied attempt. Our commit id on every document
+   * it puts proves it applied; a conflict is reported only where the current state breaks an
+   * expectation in a way our own commit could not have caused; anything else stays unknown unless
+   * the state proves the commit never applied.
    */
   async function resolveFailedCommit(prepared: PreparedWrite[], commitId: string, err: unknown): Promise<Record<string, Version>> {
     const failure = classifyFirestoreError(err, { preconditioned: prepared.some(({ write }) => write.expect !== 'any') });
@@ -134,22 +136,29 @@ export function createFirestoreStore({ firestore, collection }: FirestoreStoreOp
     try {
       snapshots = await firestore.getAll(...prepared.map(({ write }) => records.doc(documentId(write.key))), { fieldMask: [COMMIT_FIELD] });
     } catch {
-      throw unavailable(failure === 'rejected' ? 'not-applied' : 'unknown');
+      throw unavailable('unknown');
     }
-    const puts = prepared.flatMap(({ write, json }, i) => (json === undefined ? [] : [{ key: write.key, snapshot: snapshots[i]! }]));
+    const states = prepared.map(({ write, json }, i) => ({ write, isPut: json !== undefined, snapshot: snapshots[i]! }));
+    const puts = states.filter(({ isPut }) => isPut);
     const marked = puts.filter(({ snapshot }) => snapshot.get(COMMIT_FIELD) === commitId);
     if (puts.length > 0 && marked.length === puts.length) {
-      return Object.fromEntries(marked.map(({ key, snapshot }) => [key, versionOf(key, snapshot.updateTime!)]));
+      return Object.fromEntries(marked.map(({ write, snapshot }) => [write.key, versionOf(write.key, snapshot.updateTime!)]));
     }
     if (marked.length > 0) throw unavailable('unknown'); // applied, but some of its versions are already gone
     if (failure === 'conflict') {
-      const broken = prepared.find(({ write }, i) => !expectationHolds(write, snapshots[i]!));
+      // With no put to carry our mark, a document gone since may be our own applied delete: no proof.
+      const broken = states.find(({ write, snapshot }) =>
+        !expectationHolds(write, snapshot) && (puts.length > 0 || !isDelete(write) || snapshot.exists));
       if (broken) throw new ConflictError(broken.write.key);
-      throw unavailable('unknown'); // the state that conflicted has come and gone
+      throw unavailable('unknown');
     }
-    throw unavailable(failure === 'rejected' ? 'not-applied' : 'unknown');
+    // A document still at the exact version the commit expected was never written by it.
+    const untouched = states.some(({ write, snapshot }) => !isCheck(write) && isVersion(write.expect) && expectationHolds(write, snapshot));
+    throw unavailable(failure === 'rejected' && untouched ? 'not-applied' : 'unknown');
   }
 }
+
+const isVersion = (expect: string) => expect !== 'any' && expect !== 'absent';
 
 function expectationHolds(write: Write, snapshot: DocumentSnapshot): boolean {
   if (write.expect === 'any') return true;

@@ -1,33 +1,79 @@
 import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
-import { inject } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createFirestoreStore, loadRecords } from '../../adapters/firestore/index.ts';
+import { StoreUnavailableError, type Store } from '../../src/store.ts';
 import { clearEmulatorProject, commitFaults, emulatorClient } from '../services/firestore.ts';
 import { testAdapter, type StoreHandle, type StoreHarness } from './index.ts';
 
 const service = inject('firestore');
+const project = `registrar-test-${randomUUID().slice(0, 8)}`; // this file's own data on the emulator
+
+function openStore(host: string) {
+  const collection = `records-${randomUUID()}`;
+  const firestore = emulatorClient(host, project);
+  return { firestore, collection, store: createFirestoreStore({ firestore, collection }), fail: commitFaults(firestore) };
+}
 
 function emulatorHarness(host: string): StoreHarness {
-  const project = `registrar-test-${randomUUID().slice(0, 8)}`; // this file's own data on the emulator
-  const collections = new WeakMap<StoreHandle, { firestore: Firestore; collection: string }>();
+  const opened = new WeakMap<StoreHandle, { firestore: Firestore; collection: string }>();
   return {
+    // The emulator answers a query in time proportional to the collection, so scans are slow.
+    slowness: 2,
     async open() {
-      const collection = `records-${randomUUID()}`;
-      const firestore = emulatorClient(host, project);
+      const { firestore, collection, store, fail } = openStore(host);
       const handle: StoreHandle = {
-        store: createFirestoreStore({ firestore, collection }),
+        store,
         reopen: async () => createFirestoreStore({ firestore: emulatorClient(host, project), collection }),
-        failNextWrite: commitFaults(firestore),
+        failNextWrite: fail,
         dispose: () => clearEmulatorProject(host, project),
       };
-      collections.set(handle, { firestore, collection });
+      opened.set(handle, { firestore, collection });
       return handle;
     },
     bulkLoad: (handle, items) => {
-      const { firestore, collection } = collections.get(handle)!;
+      const { firestore, collection } = opened.get(handle)!;
       return loadRecords(firestore, collection, items);
     },
   };
 }
 
 testAdapter('firestore', 'skip' in service ? { skip: service.skip, open: () => Promise.reject(new Error(service.skip)) } : emulatorHarness(service.host));
+
+describe.skipIf('skip' in service)('firestore: commits whose answer was lost', () => {
+  const stores: Store[] = [];
+  const open = () => {
+    const opened = openStore((service as { host: string }).host);
+    stores.push(opened.store);
+    return opened;
+  };
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  it('recognizes its own applied commit by the commit id on the documents it put', async () => {
+    const { store, fail } = open();
+    fail('after');
+    const versions = await store.commit([{ key: 'a', expect: 'absent', put: 1 }, { key: 'b', expect: 'absent', put: 2 }]);
+    expect(await store.get('a')).toEqual({ key: 'a', value: 1, version: versions.a });
+    expect((await store.get('b'))?.version).toBe(versions.b);
+  });
+
+  it('takes no conflict from a resent commit that had already applied', async () => {
+    const { store, fail } = open();
+    const v1 = (await store.commit([{ key: 'a', expect: 'absent', put: 1 }])).a!;
+    fail('resent');
+    const versions = await store.commit([{ key: 'a', expect: v1, put: 2 }, { key: 'b', expect: 'absent', put: 3 }]);
+    expect(await store.get('a')).toEqual({ key: 'a', value: 2, version: versions.a });
+  });
+
+  it('answers unknown, not conflict, for a resent delete that had already applied', async () => {
+    const { store, fail } = open();
+    const v1 = (await store.commit([{ key: 'a', expect: 'absent', put: 1 }])).a!;
+    fail('resent');
+    const err = await store.commit([{ key: 'a', expect: v1, delete: true }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).outcome).toBe('unknown');
+    expect(await store.get('a')).toBeUndefined();
+  });
+});

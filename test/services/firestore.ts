@@ -20,6 +20,10 @@ declare module 'vitest' {
 
 const EMULATOR_JAR = 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar';
 const EMULATOR_MAIN = 'com.google.cloud.datastore.emulator.firestore.CloudFirestore';
+// The emulator sorts a whole collection for every query, making ~100 MB of garbage per page of a
+// 100,000-record scan: a large young generation and the serial collector cut its CPU time by about
+// a third on two cores (measured against the default G1).
+const JVM_OPTIONS = ['-XX:+UseSerialGC', '-Xmn1g'];
 // No Google credentials are involved: never probe a metadata server.
 const serviceEnv = { ...process.env, METADATA_SERVER_DETECTION: 'none' };
 
@@ -32,7 +36,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'registrar-firestore-'));
-  const emulator = spawn('java', ['-cp', jar.path, EMULATOR_MAIN, 'start', '--host=127.0.0.1', `--port=${port}`], {
+  const emulator = spawn('java', [...JVM_OPTIONS, '-cp', jar.path, EMULATOR_MAIN, 'start', '--host=127.0.0.1', `--port=${port}`], {
     cwd: dir,
     env: serviceEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,26 +129,31 @@ export async function clearEmulatorProject(host: string, projectId: string): Pro
   if (!res.ok) throw new Error(`clearing Firestore project ${projectId}: HTTP ${res.status}`);
 }
 
+export type CommitFault = 'before' | 'after' | 'resent';
+
 /**
  * Lets a test fail a client's next commit the way a network does: 'before' fails it unsent
- * (UNAVAILABLE); 'after' lets the emulator apply it and then loses the answer (DEADLINE_EXCEEDED).
- * It wraps Firestore#request, the SDK's one funnel for unary calls such as commit (internal, hence
- * the cast); the adapter above it sees exactly what a real failure would show it.
+ * (UNAVAILABLE); 'after' lets the emulator apply it and then loses the answer (DEADLINE_EXCEEDED);
+ * 'resent' applies it, loses the answer and sends it again, answering with the second answer, as the
+ * SDK does when it retries an UNAVAILABLE commit. It wraps Firestore#request, the SDK's one funnel
+ * for unary calls such as commit (internal, hence the cast); the adapter above it sees exactly what
+ * a real failure would show it.
  */
-export function commitFaults(firestore: Firestore): (mode: 'before' | 'after') => void {
+export function commitFaults(firestore: Firestore): (fault: CommitFault) => void {
   const client = firestore as unknown as { request(method: string, ...rest: unknown[]): Promise<unknown> };
   const send = client.request.bind(firestore);
-  let armed: 'before' | 'after' | undefined;
+  let armed: CommitFault | undefined;
   client.request = async (method, ...rest) => {
-    const mode = method === 'commit' ? armed : undefined;
-    if (mode === undefined) return send(method, ...rest);
+    const fault = method === 'commit' ? armed : undefined;
+    if (fault === undefined) return send(method, ...rest);
     armed = undefined;
-    if (mode === 'before') throw grpcError(14, 'UNAVAILABLE', 'injected: the commit was never sent');
+    if (fault === 'before') throw grpcError(14, 'UNAVAILABLE', 'injected: the commit was never sent');
     await send(method, ...rest);
+    if (fault === 'resent') return send(method, ...rest);
     throw grpcError(4, 'DEADLINE_EXCEEDED', 'injected: the commit was applied, its answer lost');
   };
-  return (mode) => {
-    armed = mode;
+  return (fault) => {
+    armed = fault;
   };
 }
 
