@@ -160,8 +160,9 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   };
   const problem = leaseProblem(policy);
   if (problem) throw new ConfigError(`REGISTRAR_MASTER_LEASE: ${problem}`);
-  if (policy.agentTimeout <= policy.heartbeatInterval) {
-    throw new ConfigError('REGISTRAR_AGENT_TIMEOUT: must be longer than the heartbeat interval');
+  // Rule 5 holds only if an agent on time by its own clock is on time by every master's.
+  if (policy.agentTimeout <= policy.heartbeatInterval + policy.maxClockSkew) {
+    throw new ConfigError('REGISTRAR_AGENT_TIMEOUT: must be longer than the heartbeat interval plus the max clock skew');
   }
   const port = parseCount('PORT', get('PORT', '5050'));
   if (port > 65535) throw new ConfigError(`PORT: ${port} is not a port`);

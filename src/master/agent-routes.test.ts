@@ -365,7 +365,7 @@ describe('POST /api/v1/agents/{agentId}/heartbeat', () => {
     await m.api.operator('POST', `/agents/${a.id}/drain`, { markGone: true });
     const still = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch });
     expect(still.body.drain).toEqual({ state: 'draining' });
-    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, drained: true })).status).toBe(200);
+    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, drained: true })).status).toBe(410); // gone at once: the agent shuts down
     expect((await record(m, a.id)).status).toBe('gone');
     expectError(await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch }), 410, 'gone');
   });

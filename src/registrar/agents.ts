@@ -5,7 +5,7 @@ import {
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret, randomId, randomSecret } from '../secrets.ts';
 import type { Write } from '../store.ts';
-import { agentKey, machineKey, type RegistrarCore } from './core.ts';
+import { RefusedError, agentKey, machineKey, type RegistrarCore } from './core.ts';
 
 export interface Registration {
   info: AgentInfo;
@@ -45,14 +45,24 @@ export function agentProtocol(core: RegistrarCore) {
     return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: randomId() } }];
   }
 
+  /**
+   * The current epoch from the cached master, read afresh when the record already holds a newer
+   * one: a cache up to maxClockSkew old must not send an agent back to the epoch it left.
+   */
+  async function epochFor(current: AgentRecord | undefined): Promise<number> {
+    const cached = (await core.currentMaster()).value.epoch;
+    return current && current.epoch > cached ? (await core.currentMaster({ fresh: true })).value.epoch : cached;
+  }
+
   return {
     /** Rule 1; with an agent-chosen id, a retry with the same secret is idempotent and another secret is refused. */
     async register(r: Registration): Promise<Registered> {
-      const { epoch } = (await core.currentMaster()).value;
+      let epoch = (await core.currentMaster()).value.epoch;
       const id = r.agentId ?? randomId();
       const secret = r.secret ?? randomSecret();
       const secretHash = await hashSecret(secret);
       const { record } = await core.changeAgent(id, async (current) => {
+        epoch = await epochFor(current);
         const now = clock.now();
         if (current) {
           if (!constantTimeEqual(current.secretHash, secretHash)) return refuse('secret-mismatch', `agent ${id} is registered with another secret`);
@@ -66,24 +76,28 @@ export function agentProtocol(core: RegistrarCore) {
 
     /** Rules 3 and 7: join the current epoch again, optionally with a new secret. */
     async reregister(id: string, secret: string, r: { info: AgentInfo; rotateSecret?: boolean }) {
-      const { epoch } = (await core.currentMaster()).value;
+      let epoch = (await core.currentMaster()).value.epoch;
       const secretHash = await hashSecret(secret);
       const rotated = r.rotateSecret ? randomSecret() : undefined;
       const newHash = rotated ? await hashSecret(rotated) : undefined;
-      const { record } = await core.changeAgent(id, (current) =>
-        authenticate(id, current, secretHash) ??
-        reregisterAgent(current!, { info: r.info, epoch, now: clock.now(), by: id, ...(newHash ? { secretHash: newHash } : {}) }),
-      );
+      const { record } = await core.changeAgent(id, async (current) => {
+        epoch = await epochFor(current);
+        return authenticate(id, current, secretHash) ??
+          reregisterAgent(current!, { info: r.info, epoch, now: clock.now(), by: id, ...(newHash ? { secretHash: newHash } : {}) });
+      });
       return { record: record!, epoch, ...(rotated ? { secret: rotated } : {}) };
     },
 
     /** Rule 2: costs a store write at most once per granularity. */
     async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean }): Promise<{ record: AgentRecord; epoch: number; instructions: Instructions }> {
-      const masterEpoch = (await core.currentMaster()).value.epoch;
+      let masterEpoch = (await core.currentMaster()).value.epoch;
       const secretHash = await hashSecret(secret);
-      const { record } = await core.changeAgent(id, (current) =>
-        authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { ...hb, masterEpoch, now: clock.now() }, policy),
-      );
+      const { record } = await core.changeAgent(id, async (current) => {
+        masterEpoch = await epochFor(current);
+        return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { ...hb, masterEpoch, now: clock.now() }, policy);
+      });
+      // Reporting drained with markGone made it gone: the agent learns it now, not one heartbeat later.
+      if (record!.status === 'gone') throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
       return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()) };
     },
 

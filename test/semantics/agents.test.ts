@@ -179,7 +179,7 @@ describe('drain, deactivate, reactivate (rule 9)', () => {
     const { m, agents } = await started(1);
     const [a] = agents as [TestAgent];
     await m.api.operator('POST', `/agents/${a.id}/drain`, { markGone: true });
-    expect((await a.heartbeat(m, { drained: true })).status).toBe(200);
+    expect((await a.heartbeat(m, { drained: true })).status).toBe(410); // the agent learns it at once
     expect((await record(m, a.id))?.status).toBe('gone');
     expect((await a.heartbeat(m)).status).toBe(410);
   });
@@ -235,5 +235,28 @@ describe('rate limit (rule 10)', () => {
     expect(budgets[1]! - budgets[0]!).toBeGreaterThan(1);
     const { markBudget } = await masterRecord(m);
     expect(markBudget?.used).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a master cached for up to maxClockSkew (rule 3)', () => {
+  it('never sends an agent back to the epoch it left', async () => {
+    const a = testMaster();
+    const b = testMaster({ store: a.store, clock: a.clock });
+    await a.sweep();
+    const { agentId, secret: agentSecret, epoch: old } = (await a.api.register({ hostname: 'h1' })).body;
+    // No sweeper runs: the lease lapses. Instance a reads (and caches) the master record just then.
+    a.clock.advance(a.policy.masterLease + a.policy.maxClockSkew + 1);
+    expect((await a.api.heartbeat(agentId, agentSecret, { epoch: old })).status).toBe(200);
+    // Within a's cache lifetime, b's sweep starts a new epoch and the agent re-registers through b.
+    a.clock.advance(a.policy.maxClockSkew / 4);
+    await b.sweep();
+    const current = (await b.api.reregister(agentId, agentSecret, { hostname: 'h1' })).body.epoch;
+    expect(current).toBeGreaterThan(old);
+    // Its next heartbeat reaches a, whose cache still says `old`: a must not send it back there.
+    a.clock.advance(a.policy.maxClockSkew / 4);
+    const beat = await a.api.heartbeat(agentId, agentSecret, { epoch: current });
+    expect(beat.status).toBe(200);
+    expect(beat.body.epoch).toBe(current);
+    expect((await record(a, agentId))?.epoch).toBe(current);
   });
 });
