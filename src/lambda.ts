@@ -1,0 +1,162 @@
+// The AWS Lambda entry (deployed by infra/): `handler` serves the HTTP API behind a Function URL or an
+// API Gateway HTTP API (payload 2.0) through hono/aws-lambda; `sweeper` is the master, one sweep per
+// EventBridge scheduled event (DESIGN.md, "Runtimes"). Everything a container keeps lives in the one
+// object `createLambdaContainer` returns, built lazily on the first invocation from the environment.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Hono } from 'hono';
+import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { createDynamoDbStore } from '../adapters/dynamodb/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { ConfigError, loadConfig, requireTokens, type Config, type Env } from './config.ts';
+import { createMaster } from './master/index.ts';
+import { createRegistrar, NoMasterError, type Log, type Registrar, type SweepReport } from './registrar.ts';
+
+/** EventBridge's scheduled event; a sweep needs nothing from it but its id, for the log. */
+export interface ScheduledEvent {
+  id: string;
+  'detail-type': string;
+  source: string;
+  time: string;
+}
+
+export interface LambdaContainerOptions {
+  /** Settings (REGISTRAR_*); the DynamoDB client reads AWS's own variables from process.env. */
+  env?: Env;
+  log?: Log;
+  clock?: Clock;
+}
+
+export interface LambdaContainer {
+  handler(event: LambdaEvent, context?: LambdaContext): Promise<APIGatewayProxyResult>;
+  sweeper(event?: ScheduledEvent): Promise<SweepReport>;
+}
+
+/** One line of JSON per entry, written as is (CloudWatch keeps it whole, Logs Insights parses it). */
+export const jsonLog: Log = (message, fields) => {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
+};
+
+/** Retry-After of a refusal: configuration is fixed at deploy time, so there is no hurry. */
+const REFUSAL_RETRY_SECONDS = 60;
+
+/** The HTTP side of a container: the master, or a refusal (then no registrar, so nothing is ever written). */
+interface Api {
+  serve: ReturnType<typeof handle>;
+  registrar?: Registrar;
+}
+
+type Registry = { registrar: Registrar; config: Config } | { problem: string };
+
+/** The registry this container serves: DynamoDB only, from REGISTRAR_STORE=dynamodb:<table>. */
+function openRegistry(env: Env, log: Log, clock: Clock): Registry {
+  try {
+    if (!env.REGISTRAR_STORE) throw new ConfigError('REGISTRAR_STORE is required: dynamodb:<table>');
+    const config = loadConfig(env, 'lambda');
+    if (config.store.kind !== 'dynamodb') {
+      throw new ConfigError(`REGISTRAR_STORE: the Lambda functions keep the registry in DynamoDB; use dynamodb:<table>, not ${config.store.kind}`);
+    }
+    const store = createDynamoDbStore({ client: new DynamoDBClient({}), table: config.store.table });
+    return { registrar: createRegistrar({ store, clock, policy: config.policy, log }), config };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { problem: err.message };
+  }
+}
+
+/** An API that answers every request 503 with the reason: never an open API. */
+function refusingApi(problem: string) {
+  const app = new Hono();
+  app.all('*', (c) =>
+    c.json({ error: 'unavailable', message: `registrar is not configured: ${problem}` }, 503, { 'Retry-After': String(REFUSAL_RETRY_SECONDS) }));
+  return handle(app);
+}
+
+/**
+ * A Lambda container's state: the registry, built on first use (a bad setting becomes a refusal, not
+ * an import-time crash), and whether a `master` record has been seen. Tests call it for fresh containers.
+ */
+export function createLambdaContainer(options: LambdaContainerOptions = {}): LambdaContainer {
+  const env = options.env ?? process.env;
+  const log = options.log ?? jsonLog;
+  const clock = options.clock ?? systemClock;
+  let registry: Registry | undefined;
+  let api: Api | undefined;
+  let masterSeen = false;
+  let firstSweep: Promise<void> | undefined;
+
+  const open = () => (registry ??= openRegistry(env, log, clock));
+
+  /** The API with its tokens, or a refusal, logged once per container (the sweeper needs no tokens). */
+  function buildApi(): Api {
+    const opened = open();
+    try {
+      if ('problem' in opened) throw new ConfigError(opened.problem);
+      return { serve: handle(createMaster({ registrar: opened.registrar, tokens: requireTokens(opened.config), log })), registrar: opened.registrar };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      log('registrar refuses to serve: every request answers 503 until the configuration is fixed', { problem: err.message });
+      return { serve: refusingApi(err.message) };
+    }
+  }
+
+  /** With no `master` record yet (first deploy), the first request runs the first sweep (rule 12), once per container at a time. */
+  async function awaitMaster(registrar: Registrar): Promise<void> {
+    if (masterSeen) return;
+    firstSweep ??= (async () => {
+      try {
+        await registrar.core.currentMaster({ fresh: true });
+        masterSeen = true;
+      } catch (err) {
+        if (!(err instanceof NoMasterError)) return; // store trouble: the API answers 503 itself
+        await sweepOnce(registrar, 'first request');
+        masterSeen = true;
+      }
+    })()
+      .catch(() => {}) // logged by sweepOnce; the API answers 503 until a sweep succeeds
+      .finally(() => {
+        firstSweep = undefined;
+      });
+    await firstSweep;
+  }
+
+  async function sweepOnce(registrar: Registrar, trigger: string): Promise<SweepReport> {
+    const started = clock.now();
+    try {
+      const report = await registrar.sweep();
+      // Marks and prunes are logged one by one as they happen; the summary carries counts.
+      const { marked, pruned, ...rest } = report;
+      log('sweep', { trigger, ...rest, marked: marked.length, pruned: pruned.length, durationMs: clock.now() - started });
+      return report;
+    } catch (err) {
+      log('sweep failed', { trigger, error: (err as Error).message, durationMs: clock.now() - started });
+      throw err;
+    }
+  }
+
+  return {
+    async handler(event, context) {
+      api ??= buildApi();
+      const { serve, registrar } = api;
+      if (registrar) await awaitMaster(registrar);
+      return serve(event, context);
+    },
+
+    async sweeper(event) {
+      const opened = open();
+      if ('problem' in opened) {
+        log('registrar refuses to sweep until the configuration is fixed', { problem: opened.problem });
+        throw new ConfigError(opened.problem);
+      }
+      const report = await sweepOnce(opened.registrar, event?.id ?? 'direct invocation');
+      masterSeen = true;
+      return report;
+    },
+  };
+}
+
+const container = createLambdaContainer();
+
+/** The HTTP API (Function URL or API Gateway HTTP API, payload 2.0). */
+export const handler = container.handler;
+/** The master: one sweep per EventBridge scheduled event. */
+export const sweeper = container.sweeper;
