@@ -1,0 +1,189 @@
+// The AWS deployment (DESIGN.md, "Runtimes"): the registry's DynamoDB table, the API function behind a
+// Function URL, the sweeper on an EventBridge schedule, and nothing more than they need.
+//
+// - Function URL rather than an API Gateway HTTP API: heartbeats are the whole load (4 per agent per
+//   minute), and a Function URL adds nothing per request where an HTTP API adds $1 per million. The app
+//   authenticates every request with bearer tokens, so the URL's auth type is NONE.
+// - Tokens live in Secrets Manager; the template holds only `{{resolve:secretsmanager:...}}` references
+//   that CloudFormation resolves at deploy time into the API function's environment. Only the API gets
+//   them: the sweeper needs none.
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, Architecture, FunctionUrlAuthType, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { tableSchema } from '../adapters/dynamodb/schema.ts';
+import { loadConfig } from '../src/config.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../src/lambda.ts', import.meta.url));
+
+/**
+ * What each function calls on the table (adapters/dynamodb): GetItem, Query (a key segment) and PutItem
+ * directly; TransactWriteItems, whose Put, Delete and ConditionCheck parts IAM authorizes as PutItem,
+ * DeleteItem and ConditionCheckItem; Scan only for the whole-registry export (`GET /api/v1/registry`).
+ */
+export const TABLE_ACTIONS = {
+  api: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+  sweeper: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+} as const;
+
+/** The Lambda defaults, written out so the template says what runs. */
+export const LAMBDA_SETTINGS = { REGISTRAR_SWEEP_INTERVAL: '60s', REGISTRAR_MASTER_LEASE: '150s' } as const;
+
+const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
+const BILLING_MODES = { PAY_PER_REQUEST: BillingMode.PAY_PER_REQUEST, PROVISIONED: BillingMode.PROVISIONED } as const;
+
+export interface RegistrarStackProps extends StackProps {
+  /** REGISTRAR_* timings and limits for both functions (DESIGN.md, "Configuration"); never the store or tokens. */
+  settings?: Record<string, string>;
+  /** Existing Secrets Manager secrets (name or ARN) holding each token list; the stack generates them when absent. */
+  joinTokenSecret?: string;
+  operatorTokenSecret?: string;
+  /** The secret version to deploy: a new one makes CloudFormation read the secret again after a rotation. */
+  joinTokenVersion?: string;
+  operatorTokenVersion?: string;
+  /** Caps the API's concurrent executions (and so its cost under a flood of unauthenticated calls). */
+  apiConcurrency?: number;
+  logRetention?: RetentionDays;
+}
+
+export class RegistrarStack extends Stack {
+  readonly table: Table;
+  readonly api: NodejsFunction;
+  readonly sweeper: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: RegistrarStackProps = {}) {
+    super(scope, id, props);
+    const settings = { ...LAMBDA_SETTINGS, ...props.settings };
+    for (const name of ['REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN']) {
+      if (name in settings) throw new Error(`${name} is set by the stack itself, not by settings`);
+    }
+    // A bad value fails here, at synth, rather than as a 503 after deploying.
+    const { policy } = loadConfig({ ...settings, REGISTRAR_STORE: 'dynamodb:check' }, 'lambda');
+    const minutes = policy.sweepInterval / 60_000;
+    if (!Number.isInteger(minutes)) throw new Error('REGISTRAR_SWEEP_INTERVAL: an EventBridge schedule runs every whole number of minutes');
+
+    this.table = new Table(this, 'Registry', {
+      partitionKey: { name: tableSchema.partitionKey.name, type: ATTRIBUTE_TYPES[tableSchema.partitionKey.type] },
+      sortKey: { name: tableSchema.sortKey.name, type: ATTRIBUTE_TYPES[tableSchema.sortKey.type] },
+      billingMode: BILLING_MODES[tableSchema.billingMode],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const environment = { ...settings, REGISTRAR_STORE: `dynamodb:${this.table.tableName}` };
+    const join = this.tokenSecret('JoinToken', props.joinTokenSecret);
+    const operator = this.tokenSecret('OperatorToken', props.operatorTokenSecret);
+    // The dynamic reference, not the value, goes into the template.
+    const tokenValue = (secret: ISecret, versionId?: string) =>
+      SecretValue.secretsManager(secret.secretArn, versionId ? { versionId } : {}).unsafeUnwrap();
+
+    this.api = this.registrarFunction('Api', {
+      handler: 'handler',
+      description: 'registrar: the HTTP API',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        ...environment,
+        REGISTRAR_JOIN_TOKEN: tokenValue(join, props.joinTokenVersion),
+        REGISTRAR_OPERATOR_TOKEN: tokenValue(operator, props.operatorTokenVersion),
+      },
+      actions: TABLE_ACTIONS.api,
+      // START/END/REPORT lines on every heartbeat would cost more than the heartbeats; errors still log.
+      systemLogLevel: SystemLogLevel.WARN,
+      logRetention: props.logRetention,
+      ...(props.apiConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.apiConcurrency }),
+    });
+    const url = this.api.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+
+    this.sweeper = this.registrarFunction('Sweeper', {
+      handler: 'sweeper',
+      description: 'registrar: the master sweep, on a schedule',
+      memorySize: 1024,
+      timeout: Duration.minutes(2),
+      environment,
+      actions: TABLE_ACTIONS.sweeper,
+      systemLogLevel: SystemLogLevel.INFO,
+      logRetention: props.logRetention,
+    });
+    new Rule(this, 'SweepSchedule', {
+      description: 'registrar: the sweeper is the master',
+      schedule: Schedule.rate(Duration.minutes(minutes)),
+      // A missed sweep is made up by the next one; retrying a stale one only overlaps it.
+      targets: [new LambdaFunction(this.sweeper, { retryAttempts: 0, maxEventAge: Duration.minutes(minutes) })],
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: url.url, description: 'the master URL agents and operators use' });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'SweeperName', { value: this.sweeper.functionName });
+    new CfnOutput(this, 'JoinTokenSecretArn', { value: join.secretArn });
+    new CfnOutput(this, 'OperatorTokenSecretArn', { value: operator.secretArn });
+  }
+
+  /** An existing secret, or a new one holding a generated token (48 letters and digits). */
+  private tokenSecret(id: string, nameOrArn?: string): ISecret {
+    if (nameOrArn) {
+      return nameOrArn.startsWith('arn:')
+        ? Secret.fromSecretCompleteArn(this, id, nameOrArn)
+        : Secret.fromSecretNameV2(this, id, nameOrArn);
+    }
+    return new Secret(this, id, {
+      description: `registrar: REGISTRAR_${id === 'JoinToken' ? 'JOIN' : 'OPERATOR'}_TOKEN (one token, or label:token pairs separated by commas)`,
+      generateSecretString: { excludePunctuation: true, includeSpace: false, passwordLength: 48 },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** One of the two functions built from src/lambda.ts: its own role, log group and table actions only. */
+  private registrarFunction(id: string, opts: {
+    handler: 'handler' | 'sweeper';
+    description: string;
+    memorySize: number;
+    timeout: Duration;
+    environment: Record<string, string>;
+    actions: readonly string[];
+    systemLogLevel: SystemLogLevel;
+    logRetention?: RetentionDays | undefined;
+    reservedConcurrentExecutions?: number;
+  }): NodejsFunction {
+    const logGroup = new LogGroup(this, `${id}Logs`, { retention: opts.logRetention ?? RetentionDays.ONE_MONTH });
+    // An explicit role, so that no managed policy grants logs on every group.
+    const role = new Role(this, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+    role.addToPolicy(new PolicyStatement({ actions: [...opts.actions], resources: [this.table.tableArn] }));
+    return new NodejsFunction(this, id, {
+      entry: ENTRY,
+      handler: opts.handler,
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: opts.memorySize,
+      timeout: opts.timeout,
+      description: opts.description,
+      environment: opts.environment,
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      systemLogLevelV2: opts.systemLogLevel,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      ...(opts.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: opts.reservedConcurrentExecutions }),
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        // The adapter is tested against this SDK version, not whichever the runtime ships.
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
+  }
+}
