@@ -14,7 +14,6 @@ import {
 } from '../../src/store.ts';
 
 export { loadRecords } from './bulk-load.ts';
-export { classifyFirestoreError } from './errors.ts';
 
 export interface FirestoreStoreOptions {
   /** The client; the store owns it from now on and terminates it on close. */

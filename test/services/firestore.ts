@@ -20,9 +20,9 @@ declare module 'vitest' {
 
 const EMULATOR_JAR = 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar';
 const EMULATOR_MAIN = 'com.google.cloud.datastore.emulator.firestore.CloudFirestore';
-// The emulator sorts a whole collection for every query, making ~100 MB of garbage per page of a
-// 100,000-record scan: a large young generation and the serial collector cut its CPU time by about
-// a third on two cores (measured against the default G1).
+// The emulator reads and sorts a whole collection for every query, so each page of a 100,000-record
+// scan makes a lot of short-lived garbage: a large young generation and the serial collector cut its
+// CPU time by about a third on two cores (measured against the default G1).
 const JVM_OPTIONS = ['-XX:+UseSerialGC', '-Xmn1g'];
 // No Google credentials are involved: never probe a metadata server.
 const serviceEnv = { ...process.env, METADATA_SERVER_DETECTION: 'none' };
@@ -43,12 +43,19 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     detached: true, // its own process group, so teardown ends everything it started
   });
   let output = '';
+  emulator.once('error', (err) => {
+    output += `\n${err.message}`; // e.g. no java on PATH; the exit below reports it
+  });
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   emulator.stdout!.on('data', keep);
   emulator.stderr!.on('data', keep);
+  // Should this process end without teardown, take the emulator with it.
+  const killOnExit = () => signalGroup(emulator, 'SIGKILL');
+  process.once('exit', killOnExit);
   const stop = async () => {
+    process.off('exit', killOnExit);
     await stopProcessGroup(emulator);
     await rm(dir, { recursive: true, force: true });
   };
@@ -67,8 +74,9 @@ async function findEmulatorJar(): Promise<{ path: string } | { missing: string }
   try {
     const { stdout } = await promisify(execFile)('gcloud', ['info', '--format=value(installation.sdk_root)'], { env: serviceEnv, timeout: 60_000 });
     root = stdout.trim();
-  } catch {
-    return { missing: 'the Google Cloud SDK (gcloud) is not installed' };
+  } catch (err) {
+    const notInstalled = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return { missing: notInstalled ? 'the Google Cloud SDK (gcloud) is not installed' : `gcloud info failed: ${(err as Error).message}` };
   }
   const path = join(root, EMULATOR_JAR);
   try {
@@ -93,7 +101,9 @@ function freePort(): Promise<number> {
 async function waitUntilReady(url: string, emulator: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (emulator.exitCode !== null || emulator.signalCode !== null) throw new Error(`it exited (${emulator.exitCode ?? emulator.signalCode})`);
+    if (emulator.exitCode !== null || emulator.signalCode !== null || emulator.pid === undefined) {
+      throw new Error(`it exited (${emulator.exitCode ?? emulator.signalCode ?? 'not started'})`);
+    }
     const ready = await fetch(url).then((r) => r.ok, () => false);
     if (ready) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -101,18 +111,19 @@ async function waitUntilReady(url: string, emulator: ChildProcess, timeoutMs = 6
   throw new Error(`not ready after ${timeoutMs / 1000} s`);
 }
 
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
 async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      // already gone
-    }
-  };
-  signal('SIGTERM');
-  const timer = setTimeout(() => signal('SIGKILL'), 5_000);
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
 }
