@@ -165,7 +165,7 @@ describe('the Worker', () => {
       doomed.client.stop(); // dies for good while no master runs
       await stopSweeper(registry);
       await evictDurableObject(registry);
-      await sleep(1_000); // the lease (600ms) lapses by more than the clock skew (100ms)
+      await sleep(1_500); // the lease (1s) lapses by more than the clock skew (100ms)
       outage = false; // the live agent's retries get through; its first request arms the alarm
 
       const recovering = await eventually(async () => {
