@@ -117,6 +117,9 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
       Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true, FunctionName: { 'Fn::GetAtt': [ids.api, 'Arn'] },
     });
     s.template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
+    for (const name of ['TableName', 'SweeperName', 'JoinTokenSecretArn', 'OperatorTokenSecretArn', 'ApiLogGroup', 'SweeperLogGroup']) {
+      s.template.hasOutput(name, Match.anyValue());
+    }
   });
 
   it('invokes the sweeper every minute from EventBridge, without retries', () => {

@@ -155,6 +155,7 @@ export class RegistrarStack extends Stack {
     reservedConcurrentExecutions?: number;
   }): NodejsFunction {
     const logGroup = new LogGroup(this, `${id}Logs`, { retention: opts.logRetention ?? RetentionDays.ONE_MONTH });
+    new CfnOutput(this, `${id}LogGroup`, { value: logGroup.logGroupName, description: 'aws logs tail <this> --follow' });
     // An explicit role, so that no managed policy grants logs on every group.
     const role = new Role(this, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);

@@ -32,7 +32,7 @@ export interface LambdaContainer {
 }
 
 /** One line of JSON per entry, written as is (CloudWatch keeps it whole, Logs Insights parses it). */
-export const jsonLog: Log = (message, fields) => {
+const jsonLog: Log = (message, fields) => {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
 };
 
