@@ -1,6 +1,7 @@
 // The Node server entry (`npm start`): configuration from the environment and flags, the store,
 // the registrar, an in-process sweeper (its first sweep before listening), and a graceful stop.
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { systemClock } from './clock.ts';
@@ -59,15 +60,29 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
     async stop() {
       stopping = true;
       clearTimeout(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve()); // in-flight requests finish; new connections are refused
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
-      });
+      await closeGracefully(server as Server);
       await sweeping;
       await store.close();
       log('master stopped');
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets in-flight requests finish. Keep-alive connections (agents
+ * keep theirs open) are closed as soon as they are idle; after a grace period, all of them.
+ */
+function closeGracefully(server: Server, graceMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    const hard = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(hard);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 /** Runs the master until SIGTERM or SIGINT; a bad configuration is one line and exit code 2. */

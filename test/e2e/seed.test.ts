@@ -4,10 +4,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/config.ts';
 import { eventually, startAgent, startMaster, type Proc } from '../support/processes.ts';
 import { e2eStores, scenarioEnv } from './stores.ts';
 
 const running: Proc[] = [];
+/** Waits until a master stopped now has certainly lost its lease. */
+const lapse = (env: Record<string, string>) =>
+  new Promise((r) => setTimeout(r, parseDuration('lease', env.REGISTRAR_MASTER_LEASE!) + parseDuration('skew', env.REGISTRAR_MAX_CLOCK_SKEW!) + 200));
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
 });
@@ -34,7 +38,7 @@ for (const store of e2eStores()) {
 
       await master.stop();
       await doomed.stop('SIGKILL'); // dies for good while no master runs
-      await new Promise((r) => setTimeout(r, 600)); // the lease (400ms) lapses
+      await lapse(env); // no master runs until the lease has lapsed
       master = track(await startMaster(env));
 
       const status = (await master.operator('GET', '/master')).body;
@@ -67,13 +71,13 @@ for (const store of e2eStores()) {
     it('holds marking when too many agents are missing after a failover, until an operator releases it', async () => {
       const env = await scenarioEnv(store);
       const dir = await stateDir();
-      let master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '500ms' }));
+      let master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '1s' }));
       const agents = ['h1', 'h2', 'h3'].map((h) => track(startAgent(master.url, h, join(dir, `${h}.json`))));
       await eventually(async () => ((await agentsOf(master)).length === 3 ? true : undefined), 30_000, 'three agents');
       await master.stop();
       await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-      await new Promise((r) => setTimeout(r, 600));
-      master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '500ms' }));
+      await lapse(env);
+      master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '1s' }));
       const health = await eventually(async () => {
         const h = (await (await fetch(`${master.url}/health`)).json()) as { held: boolean; warnings: string[] };
         return h.held ? h : undefined;

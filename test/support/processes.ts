@@ -51,7 +51,11 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      if (child.signalCode === 'SIGKILL' && signal !== 'SIGKILL') throw new Error(`${script} did not stop on ${signal}; output:\n${lines.join('\n')}`);
+      return code;
     },
   };
 }
