@@ -28,6 +28,14 @@ export default defineConfig({
         },
       },
       {
+        // The AWS CDK app, synthesized offline and checked with aws-cdk-lib/assertions.
+        test: {
+          name: 'infra',
+          include: ['infra/**/*.test.ts'],
+          testTimeout: 120_000,
+        },
+      },
+      {
         // The deployable bundle (wrangler's dry run) on Miniflare, driven from Node.
         test: {
           name: 'workers-bundle',
