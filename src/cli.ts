@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAgent, type AgentOptions } from './agent/client.ts';
 import { stateFile } from './agent/state.ts';
-import { jsonLog, main as runMaster } from './node.ts';
+import { main as runMaster } from './node.ts';
+import { jsonLog } from './runtime.ts';
 
 const USAGE = `usage:
   registrar master [--port 5050] [--store leveldb:./data] [--join-token T] [--operator-token T] [--<setting> <value>]

@@ -9,7 +9,8 @@ import { createDynamoDbStore } from '../adapters/dynamodb/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens, type Config, type Env } from './config.ts';
 import { createMaster } from './master/index.ts';
-import { createRegistrar, NoMasterError, type Log, type Registrar, type SweepReport } from './registrar.ts';
+import { createRegistrar, type Log, type Registrar, type SweepReport } from './registrar.ts';
+import { firstSweep, jsonLog, refusal, sweepAndLog } from './runtime.ts';
 
 /** EventBridge's scheduled event; a sweep needs nothing from it but its id, for the log. */
 export interface ScheduledEvent {
@@ -31,18 +32,11 @@ export interface LambdaContainer {
   sweeper(event?: ScheduledEvent): Promise<SweepReport>;
 }
 
-/** One line of JSON per entry, written as is (CloudWatch keeps it whole, Logs Insights parses it). */
-const jsonLog: Log = (message, fields) => {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
-};
-
-/** Retry-After of a refusal: configuration is fixed at deploy time, so there is no hurry. */
-const REFUSAL_RETRY_SECONDS = 60;
-
 /** The HTTP side of a container: the master, or a refusal (then no registrar, so nothing is ever written). */
 interface Api {
   serve: ReturnType<typeof handle>;
-  registrar?: Registrar;
+  /** With no `master` record yet, the first request runs the first sweep (a first deploy). */
+  firstSweep?: () => Promise<void>;
 }
 
 type Registry = { registrar: Registrar; config: Config } | { problem: string };
@@ -66,8 +60,7 @@ function openRegistry(env: Env, log: Log, clock: Clock): Registry {
 /** An API that answers every request 503 with the reason: never an open API. */
 function refusingApi(problem: string) {
   const app = new Hono();
-  app.all('*', (c) =>
-    c.json({ error: 'unavailable', message: `registrar is not configured: ${problem}` }, 503, { 'Retry-After': String(REFUSAL_RETRY_SECONDS) }));
+  app.all('*', () => refusal(problem));
   return handle(app);
 }
 
@@ -81,8 +74,6 @@ export function createLambdaContainer(options: LambdaContainerOptions = {}): Lam
   const clock = options.clock ?? systemClock;
   let registry: Registry | undefined;
   let api: Api | undefined;
-  let masterSeen = false;
-  let firstSweep: Promise<void> | undefined;
 
   const open = () => (registry ??= openRegistry(env, log, clock));
 
@@ -91,7 +82,8 @@ export function createLambdaContainer(options: LambdaContainerOptions = {}): Lam
     const opened = open();
     try {
       if ('problem' in opened) throw new ConfigError(opened.problem);
-      return { serve: handle(createMaster({ registrar: opened.registrar, tokens: requireTokens(opened.config), log })), registrar: opened.registrar };
+      const app = createMaster({ registrar: opened.registrar, tokens: requireTokens(opened.config), log });
+      return { serve: handle(app), firstSweep: firstSweep(opened.registrar, log) };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       log('registrar refuses to serve: every request answers 503 until the configuration is fixed', { problem: err.message });
@@ -99,46 +91,11 @@ export function createLambdaContainer(options: LambdaContainerOptions = {}): Lam
     }
   }
 
-  /** With no `master` record yet (first deploy), the first request runs the first sweep (rule 12), once per container at a time. */
-  async function awaitMaster(registrar: Registrar): Promise<void> {
-    if (masterSeen) return;
-    firstSweep ??= (async () => {
-      try {
-        await registrar.core.currentMaster({ fresh: true });
-        masterSeen = true;
-      } catch (err) {
-        if (!(err instanceof NoMasterError)) return; // store trouble: the API answers 503 itself
-        await sweepOnce(registrar, 'first request');
-        masterSeen = true;
-      }
-    })()
-      .catch(() => {}) // logged by sweepOnce; the API answers 503 until a sweep succeeds
-      .finally(() => {
-        firstSweep = undefined;
-      });
-    await firstSweep;
-  }
-
-  async function sweepOnce(registrar: Registrar, trigger: string): Promise<SweepReport> {
-    const started = clock.now();
-    try {
-      const report = await registrar.sweep();
-      // Marks and prunes are logged one by one as they happen; the summary carries counts.
-      const { marked, pruned, ...rest } = report;
-      log('sweep', { trigger, ...rest, marked: marked.length, pruned: pruned.length, durationMs: clock.now() - started });
-      return report;
-    } catch (err) {
-      log('sweep failed', { trigger, error: (err as Error).message, durationMs: clock.now() - started });
-      throw err;
-    }
-  }
-
   return {
     async handler(event, context) {
       api ??= buildApi();
-      const { serve, registrar } = api;
-      if (registrar) await awaitMaster(registrar);
-      return serve(event, context);
+      await api.firstSweep?.();
+      return api.serve(event, context);
     },
 
     async sweeper(event) {
@@ -147,9 +104,7 @@ export function createLambdaContainer(options: LambdaContainerOptions = {}): Lam
         log('registrar refuses to sweep until the configuration is fixed', { problem: opened.problem });
         throw new ConfigError(opened.problem);
       }
-      const report = await sweepOnce(opened.registrar, event?.id ?? 'direct invocation');
-      masterSeen = true;
-      return report;
+      return sweepAndLog(opened.registrar, log, event?.id ?? 'direct invocation', { everySweep: true });
     },
   };
 }

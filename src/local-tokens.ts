@@ -25,13 +25,8 @@ export async function localTokens(config: Config, folder: string, log: Log): Pro
     await mkdir(folder, { recursive: true });
     await writeFile(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     process.stdout.write(
-      [
-        '',
-        'Generated tokens (kept in ' + file + '; shown only this once):',
-        `  join token:     ${saved.joinToken}`,
-        `  operator token: ${saved.operatorToken}`,
-        '',
-      ].join('\n') + '\n',
+      `\nGenerated tokens (kept in ${file}; shown only this once):\n` +
+        `  join token:     ${saved.joinToken}\n  operator token: ${saved.operatorToken}\n\n`,
     );
   } else {
     log('using the tokens kept in the data folder', { file });

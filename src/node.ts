@@ -9,11 +9,8 @@ import { ConfigError, flagsToEnv, loadConfig, requireTokens, type Config } from 
 import { createMaster } from './master/index.ts';
 import { localTokens } from './local-tokens.ts';
 import { createRegistrar, type Log } from './registrar.ts';
+import { jsonLog, sweepAndLog } from './runtime.ts';
 import { openStore } from './stores.ts';
-
-export const jsonLog: Log = (message, fields) => {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), message, ...fields })}\n`);
-};
 
 export interface RunningMaster {
   url: string;
@@ -29,14 +26,7 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> = Promise.resolve();
-  const sweepOnce = async () => {
-    try {
-      const report = await registrar.sweep();
-      if (report.outcome === 'lease') log('sweep stopped: its lease would lapse before it finished');
-    } catch (err) {
-      log('sweep failed', { error: (err as Error).message });
-    }
-  };
+  const sweepOnce = () => sweepAndLog(registrar, log, 'interval').catch(() => {}); // logged; the next one retries
   const schedule = () => {
     if (stopping) return;
     timer = setTimeout(() => {

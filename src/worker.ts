@@ -8,8 +8,8 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens } from './config.ts';
 import { createMaster } from './master/index.ts';
 import type { Policy } from './registry/index.ts';
-import { createRegistrar, MASTER_KEY, type Log, type Registrar } from './registrar.ts';
-import type { Store } from './store.ts';
+import { createRegistrar, type Registrar } from './registrar.ts';
+import { consoleJsonLog, firstSweep, refusal, sweepAndLog } from './runtime.ts';
 
 export interface Env {
   REGISTRY: {
@@ -20,10 +20,7 @@ export interface Env {
   [name: string]: unknown;
 }
 
-const log: Log = (message, fields) => console.log(JSON.stringify({ message, ...fields }));
-
-const unavailable = (message: string, retryAfterSeconds: number) =>
-  Response.json({ error: 'unavailable', message }, { status: 503, headers: { 'retry-after': String(retryAfterSeconds) } });
+const log = consoleJsonLog;
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -32,22 +29,20 @@ export default {
       return await registry.fetch(request);
     } catch (err) {
       log('registry object unreachable', { error: (err as Error).message });
-      return unavailable('the registry is unreachable; retry shortly', 1);
+      return Response.json({ error: 'unavailable', message: 'the registry is unreachable; retry shortly' }, { status: 503, headers: { 'retry-after': '1' } });
     }
   },
 };
 
 interface Serving {
-  store: Store;
   registrar: Registrar;
   policy: Policy;
   app: ReturnType<typeof createMaster>;
+  firstSweep: () => Promise<void>;
 }
 
 export class Registry extends DurableObject<Env> {
   readonly #serving: Serving | { problem: string };
-  #hasMaster = false;
-  #firstSweep: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -57,11 +52,11 @@ export class Registry extends DurableObject<Env> {
   async fetch(request: Request): Promise<Response> {
     const serving = this.#serving;
     // Never an open API: without its tokens (or with a bad setting) every request is refused.
-    if ('problem' in serving) return unavailable(serving.problem, 60);
+    if ('problem' in serving) return refusal(serving.problem);
     const { storage } = this.ctx;
     // Alarms give up after a few failed retries: whoever finds none set arms the next sweep.
     if ((await storage.getAlarm()) === null) await storage.setAlarm(Date.now() + serving.policy.sweepInterval);
-    if (!this.#hasMaster) await this.#sweepFirst(serving);
+    await serving.firstSweep();
     return serving.app.fetch(request);
   }
 
@@ -70,21 +65,10 @@ export class Registry extends DurableObject<Env> {
     const serving = this.#serving;
     if ('problem' in serving) return;
     try {
-      await sweep(serving.registrar);
+      await sweepAndLog(serving.registrar, log, 'alarm').catch(() => {}); // logged; the next alarm retries
     } finally {
       await this.ctx.storage.setAlarm(Date.now() + serving.policy.sweepInterval);
     }
-  }
-
-  /** With no master record yet, the first sweep writes it before anyone is answered (once for concurrent requests). */
-  async #sweepFirst(serving: Serving): Promise<void> {
-    this.#firstSweep ??= (async () => {
-      if (!(await serving.store.get(MASTER_KEY))) await sweep(serving.registrar);
-      this.#hasMaster = (await serving.store.get(MASTER_KEY)) !== undefined;
-    })().finally(() => {
-      this.#firstSweep = undefined;
-    });
-    await this.#firstSweep;
   }
 }
 
@@ -96,22 +80,13 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     const tokens = requireTokens(config);
     const store = createDurableObjectStore(ctx.storage);
     const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
-    return { store, registrar, policy: config.policy, app: createMaster({ registrar, tokens, log }) };
+    return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     log('registrar is not configured: answering 503 to every request', {
       problem: err.message,
       hint: 'tokens are Worker secrets: wrangler secret put REGISTRAR_JOIN_TOKEN; wrangler secret put REGISTRAR_OPERATOR_TOKEN',
     });
-    return { problem: `registrar is not configured: ${err.message}` };
-  }
-}
-
-async function sweep(registrar: Registrar): Promise<void> {
-  try {
-    const report = await registrar.sweep();
-    if (report.outcome === 'lease') log('sweep stopped: its lease would lapse before it finished');
-  } catch (err) {
-    log('sweep failed', { error: (err as Error).message });
+    return { problem: err.message };
   }
 }
