@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { actBefore, leaseLapsed, leaseProblem, releaseHold, renewLease, windowOpen } from './master.ts';
-import { isRefusal, type MasterRecord, type Policy } from './types.ts';
+import { POLICY, S, T0 } from '../../test/support/registry.ts';
+import { isRefusal, type MasterRecord } from './types.ts';
 
-const S = 1_000;
-const policy: Policy = {
-  heartbeatInterval: 15 * S,
-  agentTimeout: 75 * S,
-  livenessGranularity: 60 * S,
-  masterLease: 30 * S,
-  reregisterTimeout: 600 * S,
-  sweepInterval: 5 * S,
-  maxClockSkew: 2 * S,
-  recoveryUnreachableLimit: 0.5,
-  recoveryUnreachableMinimum: 3,
-  registryRetention: 14 * 86_400 * S,
-  registryMaxEntries: 102_400,
-};
-const T0 = Date.UTC(2026, 0, 1);
+const policy = POLICY;
 
 /** A master that swept at `at` in a steady state. */
 const serving = (at: number, over: Partial<MasterRecord> = {}): MasterRecord => ({

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { admitAgent, markGone, markUnreachable } from './agent.ts';
 import { guardTrips, isPending, overdueAgents, planPrune, planSweep } from './sweep.ts';
+import { POLICY, S, T0 } from '../../test/support/registry.ts';
 import type { AgentRecord, MasterRecord, Policy } from './types.ts';
 
-const S = 1_000;
-const T0 = Date.UTC(2026, 0, 1);
 const EPOCH = 5;
-const p: Policy = {
-  heartbeatInterval: 15 * S,
-  agentTimeout: 75 * S,
-  livenessGranularity: 60 * S,
-  masterLease: 30 * S,
-  reregisterTimeout: 600 * S,
-  sweepInterval: 5 * S,
-  maxClockSkew: 2 * S,
-  recoveryUnreachableLimit: 0.5,
-  recoveryUnreachableMinimum: 3,
-  registryRetention: 14 * 86_400 * S,
-  registryMaxEntries: 102_400,
-};
+const p = POLICY;
 /** How long a current-epoch agent may be silent: the timeout plus one granularity (rule 2). */
 const SILENCE = p.agentTimeout + p.livenessGranularity;
 

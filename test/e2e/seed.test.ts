@@ -50,6 +50,7 @@ for (const store of e2eStores()) {
         return byHost(agents, 'doomed')?.status === 'unreachable' ? agents : undefined;
       }, 30_000, 'the dead agent marked unreachable');
       expect(byHost(after, 'live')?.status).toBe('admitted');
+      expect(live.child.exitCode).toBeNull(); // the live agent kept running through the failover
       expect((await master.operator('GET', '/master')).body.recovery.state).toBe('done');
     });
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { createTable } from '../../adapters/dynamodb/index.ts';
-import { FAST, freePort } from '../support/processes.ts';
+import { freePort } from '../support/net.ts';
+import { FAST } from '../support/processes.ts';
 
 export interface E2eStore {
   name: string;

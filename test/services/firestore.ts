@@ -4,12 +4,12 @@
 // Also the helpers tests use to reach it.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Firestore } from '@google-cloud/firestore';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '../support/net.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -85,17 +85,6 @@ async function findEmulatorJar(): Promise<{ path: string } | { missing: string }
     return { missing: `no Firestore emulator at ${path} (gcloud components install cloud-firestore-emulator)` };
   }
   return { path };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilReady(url: string, emulator: ChildProcess, timeoutMs = 60_000): Promise<void> {

@@ -1,8 +1,8 @@
 // Real master and agent processes for end-to-end tests: spawned from the project root on Node 22,
 // on loopback, with their JSON log lines collected so tests can wait for them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './net.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -73,18 +73,6 @@ export const FAST = {
   REGISTRAR_MASTER_LEASE: '400ms',
   REGISTRAR_REREGISTER_TIMEOUT: '2s',
 };
-
-/** A loopback port free right now, so that a restarted master can come back on the same address. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a master; give the same PORT to a restarted master so that its agents find it again. */
 export async function startMaster(env: Record<string, string>) {
