@@ -1,5 +1,6 @@
 // The `registrar` command: `registrar master [flags]` runs the Node server (as `npm start`);
-// `registrar agent --master URL --join-token T --hostname H [...]` runs an agent.
+// `registrar agent --master URL --join-token T --hostname H [...]` runs an agent;
+// `registrar create-table --table T` makes a DynamoDB table for local or dev use.
 import { hostname as osHostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,8 @@ const USAGE = `usage:
   registrar master [--port 5050] [--store leveldb:./data] [--join-token T] [--operator-token T] [--<setting> <value>]
   registrar agent --master URL --join-token T [--hostname H] [--port N] [--resources cpus:4,mem:8192]
                   [--attributes rack:r1,zone:z1] [--machine-id ID] [--version V] [--state-file agent-state.json]
-                  [--leave-on-exit]`;
+                  [--leave-on-exit]
+  registrar create-table --table T    (DynamoDB, from AWS_REGION, credentials and AWS_ENDPOINT_URL_DYNAMODB)`;
 
 class UsageError extends Error {}
 
@@ -80,6 +82,15 @@ async function runAgent(argv: string[]): Promise<number> {
   return exit.reason === 'refused' ? 3 : 0;
 }
 
+async function createTable(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { table: { type: 'string' } }, strict: true });
+  if (!values.table) throw new UsageError('--table is required');
+  const { createTableFromEnv } = await import('../adapters/dynamodb/from-env.ts');
+  await createTableFromEnv(values.table);
+  process.stdout.write(`table ${values.table} is ready: REGISTRAR_STORE=dynamodb:${values.table}\n`);
+  return 0;
+}
+
 export async function cli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -88,6 +99,7 @@ export async function cli(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     }
     if (command === 'agent') return await runAgent(rest);
+    if (command === 'create-table') return await createTable(rest);
     throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

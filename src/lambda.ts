@@ -2,10 +2,9 @@
 // API Gateway HTTP API (payload 2.0) through hono/aws-lambda; `sweeper` is the master, one sweep per
 // EventBridge scheduled event (DESIGN.md, "Runtimes"). Everything a container keeps lives in the one
 // object `createLambdaContainer` returns, built lazily on the first invocation from the environment.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Hono } from 'hono';
 import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { createDynamoDbStore } from '../adapters/dynamodb/index.ts';
+import { openDynamoDbStore } from '../adapters/dynamodb/from-env.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens, type Config, type Env } from './config.ts';
 import { createMaster } from './master/index.ts';
@@ -49,7 +48,7 @@ function openRegistry(env: Env, log: Log, clock: Clock): Registry {
     if (config.store.kind !== 'dynamodb') {
       throw new ConfigError(`REGISTRAR_STORE: the Lambda functions keep the registry in DynamoDB; use dynamodb:<table>, not ${config.store.kind}`);
     }
-    const store = createDynamoDbStore({ client: new DynamoDBClient({}), table: config.store.table });
+    const store = openDynamoDbStore(config.store.table);
     return { registrar: createRegistrar({ store, clock, policy: config.policy, log }), config };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -14,18 +14,12 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
       return createLevelDbStore({ location: spec.path });
     }
     case 'dynamodb': {
-      const [{ DynamoDBClient }, { createDynamoDbStore }] = await Promise.all([
-        import('@aws-sdk/client-dynamodb'),
-        import('../adapters/dynamodb/index.ts'),
-      ]);
-      return createDynamoDbStore({ client: new DynamoDBClient({}), table: spec.table });
+      const { openDynamoDbStore } = await import('../adapters/dynamodb/from-env.ts');
+      return openDynamoDbStore(spec.table);
     }
     case 'firestore': {
-      const [{ Firestore }, { createFirestoreStore }] = await Promise.all([
-        import('@google-cloud/firestore'),
-        import('../adapters/firestore/index.ts'),
-      ]);
-      return createFirestoreStore({ firestore: new Firestore(), collection: spec.collection });
+      const { openFirestoreStore } = await import('../adapters/firestore/from-env.ts');
+      return openFirestoreStore(spec.collection);
     }
     case 'zookeeper': {
       const { createZooKeeperStore } = await import('../adapters/zookeeper/index.ts');

@@ -1,0 +1,9 @@
+// For entry files: a store on a Firestore client built from Google's own environment (project,
+// credentials, FIRESTORE_EMULATOR_HOST), so that only this adapter imports the SDK.
+import { Firestore } from '@google-cloud/firestore';
+import type { Store } from '../../src/store.ts';
+import { createFirestoreStore } from './index.ts';
+
+export function openFirestoreStore(collection: string): Store {
+  return createFirestoreStore({ firestore: new Firestore(), collection });
+}
