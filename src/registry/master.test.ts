@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { actBefore, leaseLapsed, leaseProblem, releaseHold, renewLease, windowOpen } from './master.ts';
-import { POLICY, S, T0 } from '../../test/support/registry.ts';
-import { isRefusal, type MasterRecord } from './types.ts';
+import { POLICY, S, T0, servingMaster } from '../../test/support/registry.ts';
+import { isRefusal } from './types.ts';
 
 const policy = POLICY;
 
-/** A master that swept at `at` in a steady state. */
-const serving = (at: number, over: Partial<MasterRecord> = {}): MasterRecord => ({
-  epoch: 5,
-  leaseExpiresAt: at + policy.masterLease,
-  lastSweepAt: at,
-  livenessFloor: T0 - 3_600 * S,
-  recovery: { state: 'done' },
-  startedAt: T0 - 3_600 * S,
-  ...over,
-});
+const serving = servingMaster;
 
 describe('first start (rule 12)', () => {
   it('with no agents: epoch 1, recovery done, lease from now', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { admitAgent, markGone, markUnreachable } from './agent.ts';
 import { guardTrips, isPending, overdueAgents, planPrune, planSweep } from './sweep.ts';
-import { POLICY, S, T0 } from '../../test/support/registry.ts';
+import { POLICY, S, T0, servingMaster } from '../../test/support/registry.ts';
 import type { AgentRecord, MasterRecord, Policy } from './types.ts';
 
 const EPOCH = 5;
@@ -9,15 +9,7 @@ const p = POLICY;
 /** How long a current-epoch agent may be silent: the timeout plus one granularity (rule 2). */
 const SILENCE = p.agentTimeout + p.livenessGranularity;
 
-const master = (over: Partial<MasterRecord> = {}): MasterRecord => ({
-  epoch: EPOCH,
-  leaseExpiresAt: T0 + p.masterLease,
-  lastSweepAt: T0,
-  livenessFloor: T0 - 3_600 * S,
-  recovery: { state: 'done' },
-  startedAt: T0 - 3_600 * S,
-  ...over,
-});
+const master = (over: Partial<MasterRecord> = {}): MasterRecord => servingMaster(T0, { epoch: EPOCH, ...over });
 /** The master as the next regular sweep at `now` will find it. */
 const sweptJustBefore = (now: number, over: Partial<MasterRecord> = {}) =>
   master({ lastSweepAt: now - p.sweepInterval, leaseExpiresAt: now - p.sweepInterval + p.masterLease, ...over });

@@ -1,31 +1,21 @@
 // The registrar on top of each adapter: many registrar instances sharing one store, as many
 // stateless masters would, must never lose an update, admit an agent twice, or start two epochs.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../src/clock.ts';
 import type { AgentRecord } from '../../src/registry/index.ts';
 import { createRegistrar, MASTER_KEY, type Registrar } from '../../src/registrar.ts';
 import { defaultPolicy } from '../support/master.ts';
-import type { StoreHandle, StoreHarness } from './suite.ts';
+import { openedStores, type StoreHandle, type StoreHarness } from './suite.ts';
 
 export function testRegistrarOn(name: string, harness: StoreHarness): void {
   if (harness.skip) return;
   const slow = harness.slowness ?? 1;
-  const handles: StoreHandle[] = [];
-  const open = async () => {
-    const handle = await harness.open();
-    handles.push(handle);
-    return handle;
-  };
+  const { open, closeAfterEach } = openedStores(harness);
   const registrars = (handle: StoreHandle, n: number, clock = systemClock) =>
     Array.from({ length: n }, () => createRegistrar({ store: handle.store, clock, policy: defaultPolicy(), retryDeadlineMs: 10_000, maxConflictRetries: 50 }));
 
   describe(`registrar on ${name}`, { timeout: 300_000 * slow }, () => {
-    afterEach(async () => {
-      for (const h of handles.splice(0)) {
-        await h.store.close().catch(() => {});
-        await h.dispose?.();
-      }
-    });
+    closeAfterEach();
 
     it('loses no update with 8 registrars × 1,000 operations on shared records', async () => {
       const handle = await open();

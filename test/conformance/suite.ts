@@ -73,6 +73,27 @@ async function load(store: Store, items: { key: string; value: unknown }[], para
 
 const pad = (n: number) => String(n).padStart(6, '0');
 
+/** Opens stores from a harness and, registered in a describe, closes and disposes them after each test. */
+export function openedStores(harness: StoreHarness) {
+  const handles: StoreHandle[] = [];
+  return {
+    handles,
+    async open() {
+      const handle = await harness.open();
+      handles.push(handle);
+      return handle;
+    },
+    closeAfterEach() {
+      afterEach(async () => {
+        for (const h of handles.splice(0)) {
+          await h.store.close().catch(() => {});
+          await h.dispose?.();
+        }
+      });
+    },
+  };
+}
+
 export function testStore(name: string, harness: StoreHarness): void {
   if (harness.skip) {
     console.warn(`\n*** ${name} store NOT TESTED: ${harness.skip} ***\n`);
@@ -80,20 +101,10 @@ export function testStore(name: string, harness: StoreHarness): void {
     return;
   }
   const slow = harness.slowness ?? 1;
-  const handles: StoreHandle[] = [];
-  const open = async () => {
-    const handle = await harness.open();
-    handles.push(handle);
-    return handle;
-  };
+  const { open, handles, closeAfterEach } = openedStores(harness);
 
   describe(`store conformance: ${name}`, { timeout: 20_000 * slow }, () => {
-    afterEach(async () => {
-      for (const h of handles.splice(0)) {
-        await h.store.close().catch(() => {});
-        await h.dispose?.();
-      }
-    });
+    closeAfterEach();
 
     describe('get, put, delete and versions', () => {
       it('returns undefined for a missing key', async () => {
