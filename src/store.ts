@@ -78,6 +78,10 @@ export const isCheck = (w: Write): w is CheckWrite => 'check' in w;
 const utf8 = new TextEncoder();
 export const byteLength = (s: string): number => utf8.encode(s).length;
 
+/** Whether a write's expectation holds against the key's current version (undefined: no such key). */
+export const expectationHolds = (expect: Write['expect'], current: Version | undefined): boolean =>
+  expect === 'any' || (expect === 'absent' ? current === undefined : current === expect);
+
 /** A commit after validation: each put's value already serialized once. */
 export interface PreparedWrite {
   write: Write;

@@ -5,7 +5,7 @@ import type { DurableObjectStorage } from '@cloudflare/workers-types';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
 import {
-  ConflictError, StoreUnavailableError, isCheck, isDelete, pageLimit, prepareCommit,
+  ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
 } from '../../src/store.ts';
 import { prefixEnd } from './prefix.ts';
@@ -61,9 +61,7 @@ export function createDurableObjectStore(storage: SqlStorageHost): Store {
         outcome = storage.transactionSync(() => {
           // Every expectation first: a conflict returns before anything is written.
           for (const { write } of prepared) {
-            const current = versionOf(write.key);
-            const ok = write.expect === 'any' || (write.expect === 'absent' ? current === undefined : current === write.expect);
-            if (!ok) return { conflict: write.key };
+            if (!expectationHolds(write.expect, versionOf(write.key))) return { conflict: write.key };
           }
           const versions: Record<string, Version> = {};
           for (const { write, json } of prepared) {

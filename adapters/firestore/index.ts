@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { COMMIT_FIELD, UNWRITTEN_FIELD, VALUE_FIELD, documentId, keyOf, recordDocument, updateTimeOf, versionOf } from './document.ts';
 import { classifyFirestoreError } from './errors.ts';
 import {
-  ConflictError, StoreLimitError, StoreUnavailableError, assertKey, isCheck, isDelete, pageLimit, prepareCommit,
+  ConflictError, StoreLimitError, StoreUnavailableError, assertKey, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type PreparedWrite, type Store, type Version, type Write,
 } from '../../src/store.ts';
 
@@ -147,23 +147,21 @@ export function createFirestoreStore({ firestore, collection }: FirestoreStoreOp
     if (failure === 'conflict') {
       // With no put to carry our mark, a document gone since may be our own applied delete: no proof.
       const broken = states.find(({ write, snapshot }) =>
-        !expectationHolds(write, snapshot) && (puts.length > 0 || !isDelete(write) || snapshot.exists));
+        !holdsFor(write, snapshot) && (puts.length > 0 || !isDelete(write) || snapshot.exists));
       if (broken) throw new ConflictError(broken.write.key);
       throw unavailable('unknown');
     }
     // A document still at the exact version the commit expected was never written by it.
-    const untouched = states.some(({ write, snapshot }) => !isCheck(write) && isVersion(write.expect) && expectationHolds(write, snapshot));
+    const untouched = states.some(({ write, snapshot }) => !isCheck(write) && isVersion(write.expect) && holdsFor(write, snapshot));
     throw unavailable(failure === 'rejected' && untouched ? 'not-applied' : 'unknown');
   }
 }
 
 const isVersion = (expect: string) => expect !== 'any' && expect !== 'absent';
 
-function expectationHolds(write: Write, snapshot: DocumentSnapshot): boolean {
-  if (write.expect === 'any') return true;
-  if (write.expect === 'absent') return !snapshot.exists;
-  return snapshot.exists && versionOf(write.key, snapshot.updateTime!) === write.expect;
-}
+/** The write's expectation against a document as read back. */
+const holdsFor = (write: Write, snapshot: DocumentSnapshot): boolean =>
+  expectationHolds(write.expect, snapshot.exists ? versionOf(write.key, snapshot.updateTime!) : undefined);
 
 function itemOf<T>(snapshot: DocumentSnapshot): Item<T> {
   const key = keyOf(snapshot.id);

@@ -7,7 +7,7 @@ import { ClassicLevel } from 'classic-level';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
 import {
-  ConflictError, StoreUnavailableError, isCheck, isDelete, pageLimit, prepareCommit,
+  ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type PreparedWrite, type Store, type Version, type Write,
 } from '../../src/store.ts';
 
@@ -67,8 +67,7 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       const raw = await read(write.key);
       const version = raw === undefined ? undefined : raw.slice(0, raw.indexOf(' '));
       current.set(write.key, version);
-      const ok = write.expect === 'any' || (write.expect === 'absent' ? version === undefined : version === write.expect);
-      if (!ok) throw new ConflictError(write.key);
+      if (!expectationHolds(write.expect, version)) throw new ConflictError(write.key);
     }
     const versions: Record<string, Version> = {};
     const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = [];

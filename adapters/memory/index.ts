@@ -3,7 +3,7 @@
 import { encodeCursor, decodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
 import {
-  ConflictError, StoreUnavailableError, isCheck, isDelete, pageLimit, prepareCommit,
+  ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
 } from '../../src/store.ts';
 
@@ -48,9 +48,7 @@ export function createMemoryStore(): Store {
       open();
       // Check every expectation first, then apply: nothing is visible unless all hold.
       for (const { write } of prepared) {
-        const current = entries.get(write.key);
-        const ok = write.expect === 'any' || (write.expect === 'absent' ? !current : current?.version === write.expect);
-        if (!ok) throw new ConflictError(write.key);
+        if (!expectationHolds(write.expect, entries.get(write.key)?.version)) throw new ConflictError(write.key);
       }
       const versions: Record<string, Version> = {};
       for (const { write, json } of prepared) {
