@@ -82,7 +82,8 @@ export function createSweeper(core: RegistrarCore) {
       plan.master,
     );
     report.marked = marks.done;
-    for (const id of marks.done) log('agent marked unreachable', { agentId: id, reason: plan.marks.find((m) => m.id === id)?.events.at(-1)?.reason });
+    const reasons = new Map(plan.marks.map((m) => [m.id, m.events.at(-1)?.reason]));
+    for (const id of marks.done) log('agent marked unreachable', { agentId: id, reason: reasons.get(id) });
     if (marks.stopped) return { ...report, outcome: marks.stopped };
 
     const pruned = await fenced(
