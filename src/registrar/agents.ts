@@ -3,7 +3,7 @@ import {
   acceptHeartbeat, admitAgent, instructionsFor, leaveAllowed, markGone, refuse, registerExisting, reregisterAgent,
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
-import { constantTimeEqual, hashSecret, randomId, randomSecret } from '../secrets.ts';
+import { constantTimeEqual, hashSecret } from '../secrets.ts';
 import type { Write } from '../store.ts';
 import { RefusedError, agentKey, machineKey, type RegistrarCore } from './core.ts';
 
@@ -42,7 +42,7 @@ export function agentProtocol(core: RegistrarCore) {
     const older = await core.readAgent(index.value.agentId);
     if (!older || older.value.status === 'gone') return writes;
     const gone = markGone(older.value, now, { by: 'master', reason: `machine ${machineId} registered again as agent ${agentId}` });
-    return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: randomId() } }];
+    return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: core.entropy.id() } }];
   }
 
   /**
@@ -58,9 +58,9 @@ export function agentProtocol(core: RegistrarCore) {
     /** Rule 1; with an agent-chosen id, a retry with the same secret is idempotent and another secret is refused. */
     async register(r: Registration): Promise<Registered> {
       let epoch = (await core.currentMaster()).value.epoch;
-      const id = r.agentId ?? randomId();
-      const secret = r.secret ?? randomSecret();
-      const secretHash = await hashSecret(secret);
+      const id = r.agentId ?? core.entropy.id();
+      const secret = r.secret ?? core.entropy.secret();
+      const secretHash = hashSecret(secret);
       const { record } = await core.changeAgent(id, async (current) => {
         epoch = await epochFor(current);
         const now = clock.now();
@@ -77,9 +77,9 @@ export function agentProtocol(core: RegistrarCore) {
     /** Rules 3 and 7: join the current epoch again, optionally with a new secret. */
     async reregister(id: string, secret: string, r: { info: AgentInfo; rotateSecret?: boolean }) {
       let epoch = (await core.currentMaster()).value.epoch;
-      const secretHash = await hashSecret(secret);
-      const rotated = r.rotateSecret ? randomSecret() : undefined;
-      const newHash = rotated ? await hashSecret(rotated) : undefined;
+      const secretHash = hashSecret(secret);
+      const rotated = r.rotateSecret ? core.entropy.secret() : undefined;
+      const newHash = rotated ? hashSecret(rotated) : undefined;
       const { record } = await core.changeAgent(id, async (current) => {
         epoch = await epochFor(current);
         return authenticate(id, current, secretHash) ??
@@ -91,7 +91,7 @@ export function agentProtocol(core: RegistrarCore) {
     /** Rule 2: costs a store write at most once per granularity. */
     async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean }): Promise<{ record: AgentRecord; epoch: number; instructions: Instructions }> {
       let masterEpoch = (await core.currentMaster()).value.epoch;
-      const secretHash = await hashSecret(secret);
+      const secretHash = hashSecret(secret);
       const { record } = await core.changeAgent(id, async (current) => {
         masterEpoch = await epochFor(current);
         return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { ...hb, masterEpoch, now: clock.now() }, policy);
@@ -103,7 +103,7 @@ export function agentProtocol(core: RegistrarCore) {
 
     /** The agent leaves on purpose: its record is removed (a gone agent cannot). */
     async leave(id: string, secret: string): Promise<void> {
-      const secretHash = await hashSecret(secret);
+      const secretHash = hashSecret(secret);
       await core.changeAgent(id, (current) => {
         const refusal = authenticate(id, current, secretHash);
         if (refusal) return refusal;

@@ -4,7 +4,7 @@
 // the store proves it (DESIGN.md, Semantics 8 and 11).
 import type { Clock } from '../clock.ts';
 import { isRefusal, type AgentEvent, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
-import { randomId } from '../secrets.ts';
+import { systemEntropy, type Entropy } from '../secrets.ts';
 import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Write } from '../store.ts';
 
 export const MASTER_KEY = 'master';
@@ -38,6 +38,8 @@ export interface RegistrarDeps {
   clock: Clock;
   policy: Policy;
   log?: Log;
+  /** Ids, secrets and jitter; the system's by default. */
+  entropy?: Entropy;
   /** How many times a write re-reads after a conflict before giving up with 503. */
   maxConflictRetries?: number;
   /** How long a call keeps retrying transient store errors. */
@@ -60,6 +62,7 @@ export interface RegistrarCore {
   clock: Clock;
   policy: Policy;
   log: Log;
+  entropy: Entropy;
   withRetry<R>(fn: () => Promise<R>): Promise<R>;
   currentMaster(opts?: { fresh?: boolean }): Promise<Item<MasterRecord>>;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
@@ -70,6 +73,7 @@ export interface RegistrarCore {
 export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   const { store, clock, policy } = deps;
   const log: Log = deps.log ?? (() => {});
+  const entropy = deps.entropy ?? systemEntropy;
   const maxConflictRetries = deps.maxConflictRetries ?? 10;
   const retryDeadlineMs = deps.retryDeadlineMs ?? 3_000;
   let cachedMaster: { item: Item<MasterRecord>; readAt: number } | undefined;
@@ -83,7 +87,7 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
       } catch (err) {
         const retryable = err instanceof StoreUnavailableError && err.outcome === 'not-applied';
         if (!retryable || clock.now() >= deadline) throw err;
-        await clock.sleep(Math.random() * Math.min(1_000, 25 * 2 ** attempt));
+        await clock.sleep(entropy.fraction() * Math.min(1_000, 25 * 2 ** attempt));
       }
     }
   }
@@ -115,7 +119,7 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
       const decision = await decide(item?.value);
       if (isRefusal(decision)) throw new RefusedError(decision);
       if (decision === item?.value) return { record: item?.value, written: false };
-      const requestId = randomId();
+      const requestId = entropy.id();
       const { writes: extra = [], ...chosen } = decision;
       const next = 'delete' in chosen ? undefined : { ...(chosen as AgentRecord), lastRequestId: requestId };
       const own: Write = next
@@ -153,5 +157,5 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   const scan = <T>(prefix: string, pageSize = 1000) =>
     listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
 
-  return { store, clock, policy, log, withRetry, currentMaster, readAgent, changeAgent, scan };
+  return { store, clock, policy, log, entropy, withRetry, currentMaster, readAgent, changeAgent, scan };
 }

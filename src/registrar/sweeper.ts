@@ -2,7 +2,6 @@
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import { actBefore, planSweep, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
-import { randomId } from '../secrets.ts';
 import { ConflictError, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, agentKey, type RegistrarCore } from './core.ts';
 
@@ -75,7 +74,7 @@ export function createSweeper(core: RegistrarCore) {
     const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, marked: [], pruned: [], notes: plan.notes };
     if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
 
-    const requestId = randomId();
+    const requestId = core.entropy.id();
     const marks = await fenced(
       plan.marks.map((m) => ({ key: agentKey(m.id), expect: versions.get(m.id)!, put: { ...m, lastRequestId: requestId } })),
       fence,

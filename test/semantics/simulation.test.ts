@@ -1,7 +1,9 @@
 // Rule 5, no false positives, as a randomized simulation: several masters share one store, each
 // with its own clock skewed by up to ±maxClockSkew and its own cached master record; sweeps stop for
 // gaps and failovers, the API goes dark, instances restart. Agents follow the protocol. Nobody may
-// ever be marked unreachable, nor may marking be held.
+// ever be marked unreachable, nor may marking be held. Every source of order and randomness comes
+// from the seed (the registrar's ids, secrets and jitter too), so a seed replays the same history.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { FakeClock, type Clock } from '../../src/clock.ts';
@@ -9,20 +11,8 @@ import { RefusedError, createRegistrar, type Registrar, type SweepReport } from 
 import type { Policy } from '../../src/registry/index.ts';
 import type { Store } from '../../src/store.ts';
 import { defaultPolicy } from '../support/master.ts';
+import { prng, seededEntropy } from '../support/random.ts';
 import { MINUTE, SECOND } from './world.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return { next, between: (lo: number, hi: number) => lo + next() * (hi - lo), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 
 const skewedClock = (world: FakeClock, offset: number): Clock => ({ now: () => world.now() + offset, sleep: (ms) => world.sleep(ms) });
 
