@@ -40,7 +40,7 @@ describe('DynamoDB errors', () => {
 
 const service = inject('dynamodb');
 
-describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
+describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? ` (SKIPPED: ${service.skip})` : ''}`, () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const done of cleanup.splice(0).reverse()) await done();
@@ -112,7 +112,7 @@ describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
   describe('settling unknown outcomes', () => {
     /**
      * Lets the next PutItem reach DynamoDB, runs `meanwhile` (another writer), then fails the response
-     * with a timeout: placed at the deserialize step, inside the SDK's retry loop.
+     * with a timeout: placed at the deserialize step, inside the SDK's retry loop. Returns whether it fired.
      */
     const timeoutAfterNextPut = (client: DynamoDBClient, meanwhile: () => Promise<void> = async () => {}) => {
       let armed = true;
@@ -124,6 +124,7 @@ describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
         throw Object.assign(new Error('injected: socket timed out'), { name: 'TimeoutError' });
       };
       client.middlewareStack.add(fault, { step: 'deserialize', name: 'injectTimeout' });
+      return () => !armed;
     };
     /** Another writer who read our write and built on it. */
     const overwrite = (store: Store) => async () => {
@@ -134,8 +135,9 @@ describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
     it("settles the SDK's own retry of an applied put as a success", async () => {
       const { client, store } = await openTable({ maxAttempts: 3 });
       const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
-      timeoutAfterNextPut(client);
+      const fired = timeoutAfterNextPut(client);
       const versions = await store.commit([{ key: 'a', expect: v0, put: 1 }]);
+      expect(fired()).toBe(true);
       expect(await store.get('a')).toEqual({ key: 'a', value: 1, version: versions.a });
     });
 
@@ -143,8 +145,9 @@ describe.skipIf(!('endpoint' in service))('DynamoDB store', () => {
       const { client, table, store } = await openTable({ maxAttempts: 3 });
       const other = createDynamoDbStore({ client: connect(), table });
       const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
-      timeoutAfterNextPut(client, overwrite(other));
+      const fired = timeoutAfterNextPut(client, overwrite(other));
       const err = await store.commit([{ key: 'a', expect: v0, put: 1 }]).catch((e: unknown) => e);
+      expect(fired()).toBe(true);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as StoreUnavailableError).outcome).toBe('unknown');
       expect((await store.get('a'))?.value).toBe('someone else');

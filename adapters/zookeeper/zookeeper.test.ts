@@ -41,7 +41,7 @@ async function expireSession(first: Client): Promise<void> {
   if (!(await expired)) throw new Error('the session never expired');
 }
 
-describe.skipIf(skip)('zookeeper store', () => {
+describe.skipIf(skip)(`zookeeper store${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
   const stores: Store[] = [];
   const open = async (options: Partial<Parameters<typeof createZooKeeperStore>[0]> = {}) => {
     const store = await createZooKeeperStore({ connectionString, root: `/special/${randomUUID()}`, ...options });
@@ -93,6 +93,7 @@ describe.skipIf(skip)('zookeeper store', () => {
       await other.commit([{ key: 'a', expect: 'absent', put: 'second' }]);
     };
     const err = await store.commit([{ key: 'a', expect: a!, put: 'stale' }]).catch((e: unknown) => e);
+    expect(interfere, 'the interference ran').toBeUndefined();
     expect(err).toBeInstanceOf(ConflictError);
     expect((await store.get('a'))?.value).toBe('second');
   });

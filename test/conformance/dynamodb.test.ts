@@ -11,6 +11,9 @@ let opened = 0;
 
 testAdapter('dynamodb', {
   skip: 'skip' in service ? service.skip : undefined,
+  durable: true,
+  // A dropped connection may or may not have delivered the write: the adapter replays it (same token).
+  faultInjection: { unsent: 'resolved' },
   async open() {
     if (!('endpoint' in service)) throw new Error('DynamoDB Local is not running');
     const client = new DynamoDBClient({
@@ -23,7 +26,7 @@ testAdapter('dynamodb', {
     const handle: StoreHandle = {
       store: createDynamoDbStore({ client, table }),
       reopen: async () => createDynamoDbStore({ client, table }),
-      failNextWrite: injectWriteFaults(client),
+      faults: injectWriteFaults(client),
       async dispose() {
         await client.send(new DeleteTableCommand({ TableName: table }));
         client.destroy();

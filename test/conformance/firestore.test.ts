@@ -20,12 +20,14 @@ function emulatorHarness(host: string): StoreHarness {
   return {
     // The emulator answers a query in time proportional to the collection, so scans are slow.
     slowness: 2,
+    durable: true,
+    faultInjection: {},
     async open() {
       const { firestore, collection, store, fail } = openStore(host);
       const handle: StoreHandle = {
         store,
         reopen: async () => createFirestoreStore({ firestore: emulatorClient(host, project), collection }),
-        failNextWrite: fail,
+        faults: fail,
         dispose: () => clearEmulatorProject(host, project),
       };
       opened.set(handle, { firestore, collection });
@@ -40,7 +42,7 @@ function emulatorHarness(host: string): StoreHarness {
 
 testAdapter('firestore', 'skip' in service ? { skip: service.skip, open: () => Promise.reject(new Error(service.skip)) } : emulatorHarness(service.host));
 
-describe.skipIf('skip' in service)('firestore: commits whose answer was lost', () => {
+describe.skipIf('skip' in service)(`firestore: commits whose answer was lost${'skip' in service ? ` (SKIPPED: ${service.skip})` : ''}`, () => {
   const stores: Store[] = [];
   const open = () => {
     const opened = openStore((service as { host: string }).host);
@@ -53,27 +55,30 @@ describe.skipIf('skip' in service)('firestore: commits whose answer was lost', (
 
   it('recognizes its own applied commit by the commit id on the documents it put', async () => {
     const { store, fail } = open();
-    fail('after');
+    fail.failNextWrite('after');
     const versions = await store.commit([{ key: 'a', expect: 'absent', put: 1 }, { key: 'b', expect: 'absent', put: 2 }]);
     expect(await store.get('a')).toEqual({ key: 'a', value: 1, version: versions.a });
     expect((await store.get('b'))?.version).toBe(versions.b);
+    expect(fail.fired()).toBe(1);
   });
 
   it('takes no conflict from a resent commit that had already applied', async () => {
     const { store, fail } = open();
     const v1 = (await store.commit([{ key: 'a', expect: 'absent', put: 1 }])).a!;
-    fail('resent');
+    fail.failNextWrite('resent');
     const versions = await store.commit([{ key: 'a', expect: v1, put: 2 }, { key: 'b', expect: 'absent', put: 3 }]);
     expect(await store.get('a')).toEqual({ key: 'a', value: 2, version: versions.a });
+    expect(fail.fired()).toBe(1);
   });
 
   it('answers unknown, not conflict, for a resent delete that had already applied', async () => {
     const { store, fail } = open();
     const v1 = (await store.commit([{ key: 'a', expect: 'absent', put: 1 }])).a!;
-    fail('resent');
+    fail.failNextWrite('resent');
     const err = await store.commit([{ key: 'a', expect: v1, delete: true }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as StoreUnavailableError).outcome).toBe('unknown');
     expect(await store.get('a')).toBeUndefined();
+    expect(fail.fired()).toBe(1);
   });
 });

@@ -2,18 +2,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLevelDbStore, openLevelDb } from '../../adapters/leveldb/index.ts';
+import { faultSwitch } from './faults.ts';
 import { testAdapter } from './index.ts';
 
 testAdapter('leveldb', {
+  durable: true,
+  // An I/O error before the batch reached the folder is told apart by reading the folder back.
+  faultInjection: { unsent: 'not-applied', checksOnlyRead: true },
   async open() {
     const location = await mkdtemp(join(tmpdir(), 'registrar-leveldb-'));
     const db = await openLevelDb(location);
-    let fault: 'before' | 'after' | undefined;
+    const faults = faultSwitch();
     const batch = db.batch.bind(db);
     // An I/O error from LevelDB, before or after the batch reached the folder.
     db.batch = (async (...args: Parameters<typeof batch>) => {
-      const mode = fault;
-      fault = undefined;
+      const mode = faults.take();
       if (mode === 'before') throw new Error('injected: IO error before write');
       await batch(...args);
       if (mode === 'after') throw new Error('injected: IO error after write');
@@ -21,9 +24,7 @@ testAdapter('leveldb', {
     return {
       store: await createLevelDbStore({ location, db }),
       reopen: () => createLevelDbStore({ location }),
-      failNextWrite: (mode) => {
-        fault = mode;
-      },
+      faults,
       dispose: () => rm(location, { recursive: true, force: true }),
     };
   },

@@ -2,25 +2,27 @@
 // itself with a few lines in test/conformance/<adapter>.test.ts and must pass all of it.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, listAll,
-  type Item, type Store, type Write,
+  ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, isCheck, isDelete, listAll,
+  type Item, type Store, type Version, type Write,
 } from '../../src/store.ts';
+import type { FaultInjector, FaultMode } from './faults.ts';
 
 export interface StoreHandle {
   store: Store;
   /** Durable stores: a new handle on the same data, opened after `store.close()`. */
   reopen?(): Promise<Store>;
   /**
-   * Arms a transient failure of the next write the adapter sends to its backend: 'before' fails it
-   * unsent, 'after' lets the backend apply it and then fails the response (a timeout after success).
+   * Transient failures of the next write the adapter sends to its backend: 'before' fails it unsent,
+   * 'after' lets the backend apply it and then fails the response (a timeout after success). Counts
+   * the faults that actually fired (faults.ts).
    */
-  failNextWrite?(mode: 'before' | 'after'): void;
+  faults?: FaultInjector;
   /** Frees what open() made (a table, a folder, a path). */
   dispose?(): Promise<void>;
 }
 
 export interface StoreHarness {
-  /** Why this adapter cannot be tested on this machine; the suite is skipped loudly. */
+  /** Why this adapter cannot be tested on this machine; every case then shows as skipped, with the reason. */
   skip?: string;
   /** A fresh, empty store: its own table, collection, folder or path. */
   open(): Promise<StoreHandle>;
@@ -28,6 +30,19 @@ export interface StoreHarness {
   bulkLoad?(handle: StoreHandle, items: { key: string; value: unknown }[]): Promise<void>;
   /** Multiplies test timeouts for slow backends. */
   slowness?: number;
+  /** Every handle can `reopen()` its data: the durability cases run (else they are skipped). */
+  durable?: boolean;
+  /** Every handle has `faults`: the transient-failure cases run (else they are skipped). */
+  faultInjection?: {
+    /**
+     * What a commit whose write failed before it was sent must end in: 'not-applied' where the adapter
+     * can tell the write never left, 'resolved' where it resends it by itself. Unset: the contract's
+     * minimum (no conflict, nothing applied unless it succeeds).
+     */
+    unsent?: 'not-applied' | 'resolved';
+    /** A commit of checks only sends no write to the backend (it checks by reading): nothing to fail there. */
+    checksOnlyRead?: boolean;
+  };
 }
 
 const expectConflict = async (p: Promise<unknown>, key: string) => {
@@ -73,6 +88,31 @@ async function load(store: Store, items: { key: string; value: unknown }[], para
 
 const pad = (n: number) => String(n).padStart(6, '0');
 
+/** A commit run with a fault armed; `version` gives the current version of a seeded key. */
+interface FaultedCommit {
+  what: string;
+  writes(version: (key: string) => Version): Write[];
+}
+
+/** Keys seeded before the faulted commits; each is changed by one commit at most, but 'check' is only checked. */
+const FAULT_SEEDS = ['put', 'deleted', 'any-deleted', 'any-put', 'deleted-with', 'check'];
+
+const FAULTED_COMMITS: FaultedCommit[] = [
+  { what: 'a put on its version', writes: (v) => [put('put', 1, v('put'))] },
+  { what: "an 'absent' create", writes: () => [put('new/1', 1, 'absent')] },
+  { what: 'two creates', writes: () => [put('new/2', 2, 'absent'), put('new/3', 3, 'absent')] },
+  { what: 'a delete on its version', writes: (v) => [{ key: 'deleted', expect: v('deleted'), delete: true }] },
+  { what: "an 'any' delete", writes: () => [{ key: 'any-deleted', expect: 'any', delete: true }] },
+  { what: "an 'any' put", writes: () => [put('any-put', 2, 'any')] },
+  { what: 'a delete and a create', writes: (v) => [{ key: 'deleted-with', expect: v('deleted-with'), delete: true }, put('new/4', 4, 'absent')] },
+  { what: 'a check and a create', writes: (v) => [{ key: 'check', expect: v('check'), check: true }, put('new/5', 5, 'absent')] },
+];
+
+const CHECK_ONLY_COMMITS: FaultedCommit[] = [
+  { what: 'a check on a version', writes: (v) => [{ key: 'check', expect: v('check'), check: true }] },
+  { what: "an 'absent' check and a check on a version", writes: (v) => [{ key: 'missing', expect: 'absent', check: true }, { key: 'check', expect: v('check'), check: true }] },
+];
+
 /** Opens stores from a harness and, registered in a describe, closes and disposes them after each test. */
 export function openedStores(harness: StoreHarness) {
   const handles: StoreHandle[] = [];
@@ -94,16 +134,17 @@ export function openedStores(harness: StoreHarness) {
   };
 }
 
+/** The suite's describe for an adapter: skipped, with the reason in its name, when the harness says why. */
+export function describeAdapter(title: string, harness: StoreHarness) {
+  return harness.skip === undefined ? { title, describe } : { title: `${title} (SKIPPED: ${harness.skip})`, describe: describe.skip };
+}
+
 export function testStore(name: string, harness: StoreHarness): void {
-  if (harness.skip) {
-    console.warn(`\n*** ${name} store NOT TESTED: ${harness.skip} ***\n`);
-    describe.skip(`store conformance: ${name} (${harness.skip})`, () => it('skipped', () => {}));
-    return;
-  }
   const slow = harness.slowness ?? 1;
   const { open, handles, closeAfterEach } = openedStores(harness);
+  const suite = describeAdapter(`store conformance: ${name}`, harness);
 
-  describe(`store conformance: ${name}`, { timeout: 20_000 * slow }, () => {
+  suite.describe(suite.title, { timeout: 20_000 * slow }, () => {
     closeAfterEach();
 
     describe('get, put, delete and versions', () => {
@@ -388,47 +429,69 @@ export function testStore(name: string, harness: StoreHarness): void {
     });
 
     describe('transient failures', () => {
-      const faultModes = ['before', 'after'] as const;
-      for (const mode of faultModes) {
-        it(`never turns a transient failure ${mode} the write into a conflict, and applies it at most once`, async () => {
-          const handle = await open();
-          if (!handle.failNextWrite) {
-            console.warn(`${name}: no fault injection; the adapter has no transient failures to resolve`);
-            return;
-          }
-          const { store } = handle;
-          const v0 = (await store.commit([put('a', 0, 'absent')])).a!;
-          for (const writes of [[put('a', 1, v0)], [put('b', 1, 'absent')], [put('c', 1, 'absent'), put('d', 2, 'absent')]] as Write[][]) {
-            const keys = writes.map((w) => w.key);
-            const before = await Promise.all(keys.map((k) => store.get(k)));
-            handle.failNextWrite(mode);
-            const outcome = await store.commit(writes).then((v) => ({ ok: v }), (e: unknown) => ({ err: e }));
-            const after = await Promise.all(keys.map((k) => store.get(k)));
-            if ('ok' in outcome) {
-              // Resolved by the adapter: applied exactly once, with the versions it reported.
-              for (const [i, k] of keys.entries()) expect(after[i]?.version, k).toBe(outcome.ok[k]);
-            } else {
-              expect(outcome.err).toBeInstanceOf(StoreUnavailableError);
-              expect(outcome.err).not.toBeInstanceOf(ConflictError);
-              const unknown = (outcome.err as StoreUnavailableError).outcome === 'unknown';
-              const unchanged = after.every((a, i) => a?.version === before[i]?.version);
-              if (!unknown) expect(unchanged, 'not-applied means not applied').toBe(true);
-              // All or nothing, even when unknown.
-              const changed = after.filter((a, i) => a?.version !== before[i]?.version).length;
-              expect([0, keys.length]).toContain(changed);
-            }
-          }
+      const injection = harness.faultInjection;
+      for (const mode of ['before', 'after'] as const) {
+        it.skipIf(!injection)(`never turns a transient failure ${mode} the write into a conflict, and applies it at most once: puts, deletes, checks with writes`, async () => {
+          await faultedCommits(await open(), mode, FAULTED_COMMITS);
         });
+        // A commit of checks only is a write on most backends (it must be atomic with nothing), a read on some.
+        it.skipIf(!injection || injection.checksOnlyRead)(`never turns a transient failure ${mode} a commit of checks only into a conflict`, async () => {
+          await faultedCommits(await open(), mode, CHECK_ONLY_COMMITS);
+        });
+      }
+
+      /** Runs each commit with a fault armed: it must fire once, and the adapter must tell only what it can prove. */
+      async function faultedCommits(handle: StoreHandle, mode: FaultMode, commits: FaultedCommit[]) {
+        const { store, faults } = handle;
+        expect(faults, `${name}: the harness says it injects faults, but this handle has none`).toBeDefined();
+        await store.commit(FAULT_SEEDS.map((key) => put(key, { seeded: key }, 'absent')));
+        for (const { what, writes: build } of commits) {
+          const current = new Map<string, Item<unknown> | undefined>();
+          for (const key of FAULT_SEEDS) current.set(key, await store.get(key));
+          const writes = build((key) => current.get(key)!.version);
+          const keys = writes.map((w) => w.key);
+          const before = await Promise.all(keys.map((k) => store.get(k)));
+          const fired = faults!.fired();
+          faults!.failNextWrite(mode);
+          const outcome = await store.commit(writes).then((v) => ({ ok: v }), (e: unknown) => ({ err: e }));
+          expect(faults!.fired() - fired, `${what}: the armed fault fired, once`).toBe(1);
+          const after = await Promise.all(keys.map((k) => store.get(k)));
+          const changed = writes.filter((w, i) => !isCheck(w) && after[i]?.version !== before[i]?.version).map((w) => w.key);
+          const writing = writes.filter((w) => !isCheck(w)).map((w) => w.key);
+          for (const [i, w] of writes.entries()) if (isCheck(w)) expect(after[i], `${what}: a check writes nothing`).toEqual(before[i]);
+          if ('ok' in outcome) {
+            // Resolved by the adapter: applied exactly once, with the versions it reported.
+            expect(changed, `${what}: applied in full`).toEqual(writing);
+            expect(Object.keys(outcome.ok).sort(), what).toEqual(writes.filter((w) => 'put' in w).map((w) => w.key).sort());
+            for (const [i, w] of writes.entries()) {
+              if ('put' in w) expect(after[i]?.version, `${what}: ${w.key}`).toBe(outcome.ok[w.key]);
+              if (isDelete(w)) expect(after[i], `${what}: ${w.key} deleted`).toBeUndefined();
+            }
+            if (mode === 'before') expect(injection?.unsent, `${what}: resolved a write that failed unsent`).not.toBe('not-applied');
+            continue;
+          }
+          expect(outcome.err, what).toBeInstanceOf(StoreUnavailableError);
+          expect(outcome.err, what).not.toBeInstanceOf(ConflictError);
+          const told = (outcome.err as StoreUnavailableError).outcome;
+          if (told === 'not-applied') expect(changed, `${what}: not-applied means not applied`).toEqual([]);
+          // All or nothing, even when unknown.
+          expect([0, writing.length], `${what}: all or nothing`).toContain(changed.length);
+          if (mode === 'before') {
+            expect(changed, `${what}: failed before it was sent, so nothing applied`).toEqual([]);
+            expect(injection?.unsent, `${what}: the adapter resends a write that failed unsent`).not.toBe('resolved');
+            if (injection?.unsent === 'not-applied') expect(told, `${what}: the adapter knows the write never left`).toBe('not-applied');
+          }
+        }
       }
     });
 
     describe('durability', () => {
-      it('keeps every record across close and reopen', async () => {
+      it.skipIf(!harness.durable)('keeps every record across close and reopen', async () => {
         const handle = await open();
-        if (!handle.reopen) return; // not a durable store
+        expect(handle.reopen, `${name}: the harness says its stores are durable, but this handle cannot reopen`).toBeDefined();
         const versions = await handle.store.commit([put('agents/1', { a: 1 }, 'absent'), put('master', { epoch: 7 }, 'absent')]);
         await handle.store.close();
-        const again = await handle.reopen();
+        const again = await handle.reopen!();
         handles.push({ store: again });
         expect(await again.get('agents/1')).toEqual({ key: 'agents/1', value: { a: 1 }, version: versions['agents/1'] });
         await again.commit([put('master', { epoch: 8 }, versions.master!)]);

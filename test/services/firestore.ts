@@ -1,7 +1,8 @@
 // vitest globalSetup for the firestore test service: the Firestore emulator from the Google Cloud SDK,
 // on a random loopback port. It ships with the SDK, which some machines lack: there (even under
-// CI=true) Firestore goes untested with one loud line; where the emulator is installed it must run.
-// Also the helpers tests use to reach it.
+// CI=true) every Firestore test is skipped, with one loud line saying why. Where the SDK is installed
+// the emulator must run: under CI=true a missing emulator component fails the run. Also the helpers
+// tests use to reach it.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Firestore } from '@google-cloud/firestore';
 import type { TestProject } from 'vitest/node';
+import { faultSwitch, type FaultInjector } from '../conformance/faults.ts';
 import { freePort } from '../support/net.ts';
 
 declare module 'vitest' {
@@ -30,6 +32,7 @@ const serviceEnv = { ...process.env, METADATA_SERVER_DETECTION: 'none' };
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const jar = await findEmulatorJar();
   if ('missing' in jar) {
+    if (jar.sdkInstalled && process.env.CI === 'true') throw new Error(`the Firestore emulator is required in CI where the Google Cloud SDK is installed: ${jar.missing}`);
     console.warn(`\n*** Firestore went UNTESTED on this machine: ${jar.missing} ***\n`);
     project.provide('firestore', { skip: jar.missing });
     return undefined;
@@ -69,20 +72,20 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   return stop;
 }
 
-async function findEmulatorJar(): Promise<{ path: string } | { missing: string }> {
+async function findEmulatorJar(): Promise<{ path: string } | { missing: string; sdkInstalled: boolean }> {
   let root: string;
   try {
     const { stdout } = await promisify(execFile)('gcloud', ['info', '--format=value(installation.sdk_root)'], { env: serviceEnv, timeout: 60_000 });
     root = stdout.trim();
   } catch (err) {
     const notInstalled = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    return { missing: notInstalled ? 'the Google Cloud SDK (gcloud) is not installed' : `gcloud info failed: ${(err as Error).message}` };
+    return { missing: notInstalled ? 'the Google Cloud SDK (gcloud) is not installed' : `gcloud info failed: ${(err as Error).message}`, sdkInstalled: !notInstalled };
   }
   const path = join(root, EMULATOR_JAR);
   try {
     await access(path);
   } catch {
-    return { missing: `no Firestore emulator at ${path} (gcloud components install cloud-firestore-emulator)` };
+    return { missing: `no Firestore emulator at ${path} (gcloud components install cloud-firestore-emulator)`, sdkInstalled: true };
   }
   return { path };
 }
@@ -135,26 +138,23 @@ export type CommitFault = 'before' | 'after' | 'resent';
  * Lets a test fail a client's next commit the way a network does: 'before' fails it unsent
  * (UNAVAILABLE); 'after' lets the emulator apply it and then loses the answer (DEADLINE_EXCEEDED);
  * 'resent' applies it, loses the answer and sends it again, answering with the second answer, as the
- * SDK does when it retries an UNAVAILABLE commit. It wraps Firestore#request, the SDK's one funnel
+ * SDK does when it retries an UNAVAILABLE commit. Counts the faults that fired. It wraps Firestore#request, the SDK's one funnel
  * for unary calls such as commit (internal, hence the cast); the adapter above it sees exactly what
  * a real failure would show it.
  */
-export function commitFaults(firestore: Firestore): (fault: CommitFault) => void {
+export function commitFaults(firestore: Firestore): FaultInjector<CommitFault> {
   const client = firestore as unknown as { request(method: string, ...rest: unknown[]): Promise<unknown> };
   const send = client.request.bind(firestore);
-  let armed: CommitFault | undefined;
+  const faults = faultSwitch<CommitFault>();
   client.request = async (method, ...rest) => {
-    const fault = method === 'commit' ? armed : undefined;
+    const fault = method === 'commit' ? faults.take() : undefined;
     if (fault === undefined) return send(method, ...rest);
-    armed = undefined;
     if (fault === 'before') throw grpcError(14, 'UNAVAILABLE', 'injected: the commit was never sent');
     await send(method, ...rest);
     if (fault === 'resent') return send(method, ...rest);
     throw grpcError(4, 'DEADLINE_EXCEEDED', 'injected: the commit was applied, its answer lost');
   };
-  return (fault) => {
-    armed = fault;
-  };
+  return faults;
 }
 
 const grpcError = (code: number, name: string, details: string) => Object.assign(new Error(`${code} ${name}: ${details}`), { code, details });

@@ -6,27 +6,26 @@ import type { DurableObjectState, DurableObjectStub } from '@cloudflare/workers-
 import { createDurableObjectStore, type SqlStorageHost } from '../../adapters/durable-objects/index.ts';
 import { STORE_LIMITS, StoreUnavailableError, type Store } from '../../src/store.ts';
 import { testAdapter } from '../conformance/index.ts';
+import { faultSwitch, type FaultSwitch } from '../conformance/faults.ts';
 import type { StoreHandle } from '../conformance/suite.ts';
-
-type Fault = 'before' | 'after' | undefined;
 
 /** The store of the object instance behind `state`, built there once. */
 const stores = new WeakMap<DurableObjectState, Store>();
-const storeOf = (state: DurableObjectState, fault: { next: Fault }) => {
+const storeOf = (state: DurableObjectState, faults: FaultSwitch) => {
   let store = stores.get(state);
   if (!store) {
-    store = createDurableObjectStore(faulty(state.storage, fault));
+    store = createDurableObjectStore(faulty(state.storage, faults));
     stores.set(state, store);
   }
   return store;
 };
 
 /** A handle on the store inside the object behind `stub`: every call runs in there. */
-function storeInside(stub: DurableObjectStub, fault: { next: Fault }): Store {
+function storeInside(stub: DurableObjectStub, faults: FaultSwitch): Store {
   let closed = false;
   const inside = <R>(call: (store: Store) => Promise<R>): Promise<R> => {
     if (closed) return Promise.reject(new StoreUnavailableError('durable-objects store is closed'));
-    return runInDurableObject(stub, (_, state) => call(storeOf(state, fault)));
+    return runInDurableObject(stub, (_, state) => call(storeOf(state, faults)));
   };
   return {
     get: (key) => inside((s) => s.get(key)),
@@ -38,12 +37,11 @@ function storeInside(stub: DurableObjectStub, fault: { next: Fault }): Store {
   };
 }
 /** The storage, with a transient failure armed on the next transaction: before it runs, or after it committed. */
-function faulty(storage: SqlStorageHost, fault: { next: Fault }): SqlStorageHost {
+function faulty(storage: SqlStorageHost, faults: FaultSwitch): SqlStorageHost {
   return {
     sql: storage.sql,
     transactionSync<T>(closure: () => T): T {
-      const mode = fault.next;
-      fault.next = undefined;
+      const mode = faults.take();
       if (mode === 'before') throw new Error('injected: storage error before the transaction');
       const result = storage.transactionSync(closure);
       if (mode === 'after') throw new Error('injected: storage error after the transaction committed');
@@ -52,29 +50,31 @@ function faulty(storage: SqlStorageHost, fault: { next: Fault }): SqlStorageHost
   };
 }
 
-const stubs = new WeakMap<StoreHandle, DurableObjectStub>();
+const objects = new WeakMap<StoreHandle, { stub: DurableObjectStub; faults: FaultSwitch }>();
 
 testAdapter('durable-objects', {
+  durable: true,
+  // A storage error before the transaction ran applied nothing, and the adapter knows it.
+  faultInjection: { unsent: 'not-applied' },
   async open(): Promise<StoreHandle> {
     const stub = env.REGISTRY.get(env.REGISTRY.idFromName(crypto.randomUUID()));
-    const fault: { next: Fault } = { next: undefined };
+    const faults = faultSwitch();
     const handle: StoreHandle = {
-      store: storeInside(stub, fault),
+      store: storeInside(stub, faults),
       async reopen() {
         await evictDurableObject(stub);
-        return storeInside(stub, fault);
+        return storeInside(stub, faults);
       },
-      failNextWrite: (mode) => {
-        fault.next = mode;
-      },
+      faults,
     };
-    stubs.set(handle, stub);
+    objects.set(handle, { stub, faults });
     return handle;
   },
   // Through the contract, in commits of 25, all inside the object in one call.
   async bulkLoad(handle, items) {
-    await runInDurableObject(stubs.get(handle)!, async (_, state) => {
-      const store = storeOf(state, { next: undefined });
+    const { stub, faults } = objects.get(handle)!;
+    await runInDurableObject(stub, async (_, state) => {
+      const store = storeOf(state, faults);
       for (let i = 0; i < items.length; i += STORE_LIMITS.writesPerCommit) {
         await store.commit(items.slice(i, i + STORE_LIMITS.writesPerCommit).map(({ key, value }) => ({ key, expect: 'absent' as const, put: value })));
       }
