@@ -1,16 +1,19 @@
 // The Worker's vars and secrets in the workers test project: tokens, and sub-second timings so that
-// alarms (the sweeper) find lapsed leases and closed windows within a test.
+// alarms (the sweeper) find lapsed leases and closed windows within a test. They meet start-up's
+// rules (lease ≥ 2 × sweep + skew; agent timeout > 2 × sweep + heartbeat + 2 × skew) with room to
+// spare, so that a loaded 2-core machine (a late timer, a slow alarm) never makes a live agent look
+// dead or a serving master look gone.
 export const JOIN = 'workers-join-token-0123456789';
 export const OPERATOR = 'workers-operator-token-0123456789';
 
 export const FAST_TIMINGS = {
-  REGISTRAR_HEARTBEAT_INTERVAL: '200ms',
-  REGISTRAR_AGENT_TIMEOUT: '1s',
-  REGISTRAR_LIVENESS_GRANULARITY: '200ms',
-  REGISTRAR_SWEEP_INTERVAL: '200ms',
+  REGISTRAR_HEARTBEAT_INTERVAL: '300ms',
+  REGISTRAR_AGENT_TIMEOUT: '1500ms',
+  REGISTRAR_LIVENESS_GRANULARITY: '300ms',
+  REGISTRAR_SWEEP_INTERVAL: '250ms',
   REGISTRAR_MAX_CLOCK_SKEW: '100ms',
-  REGISTRAR_MASTER_LEASE: '1s',
-  REGISTRAR_REREGISTER_TIMEOUT: '2s',
+  REGISTRAR_MASTER_LEASE: '1200ms',
+  REGISTRAR_REREGISTER_TIMEOUT: '3s',
 };
 
 export const WORKER_TEST_BINDINGS: Record<string, string> = {

@@ -3,12 +3,19 @@
 // over its storage, and the seed scenario through the Worker with real agent clients.
 import { SELF, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, type Stub } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDurableObjectStore } from '../../adapters/durable-objects/index.ts';
 import { createAgent } from '../../src/agent/client.ts';
 import type { AgentState, StateFile } from '../../src/agent/state.ts';
-import { JOIN, OPERATOR } from './bindings.ts';
+import { parseDuration } from '../../src/config.ts';
+import { leaseLapsed, type MasterRecord } from '../../src/registry/index.ts';
+import { eventually, untilTime } from '../support/eventually.ts';
+import { FAST_TIMINGS, JOIN, OPERATOR } from './bindings.ts';
 
 const ORIGIN = 'https://registrar.example';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const HEARTBEAT = parseDuration('heartbeat', FAST_TIMINGS.REGISTRAR_HEARTBEAT_INTERVAL);
+const MAX_CLOCK_SKEW = parseDuration('skew', FAST_TIMINGS.REGISTRAR_MAX_CLOCK_SKEW);
+const LEASE = parseDuration('lease', FAST_TIMINGS.REGISTRAR_MASTER_LEASE);
+const SWEEP_INTERVAL = parseDuration('sweep interval', FAST_TIMINGS.REGISTRAR_SWEEP_INTERVAL);
 
 type Send = (request: Request) => Promise<Response>;
 
@@ -37,26 +44,22 @@ interface AgentView {
   info: { hostname: string };
 }
 
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 const alarmOf = (stub: Stub) => runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+const masterOf = (stub: Stub) =>
+  runInDurableObject(stub, async (_, state) => (await createDurableObjectStore(state.storage).get<MasterRecord>('master'))?.value);
 
-/** No sweeper: the alarm deleted and staying deleted (an alarm in flight re-arms itself). */
+/**
+ * No sweeper: the object's instance stops sweeping (its alarm handler does nothing and arms nothing)
+ * and its alarm is deleted. An alarm already in flight may still arm one more, which then finds the
+ * handler stopped; so it waits until none is set. A new instance (after eviction) sweeps again
+ * when an alarm is set.
+ */
 async function stopSweeper(stub: Stub): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    await runInDurableObject(stub, (_, state) => state.storage.deleteAlarm());
-    await sleep(300);
-    if ((await alarmOf(stub)) === null) return;
-  }
-  throw new Error('the alarm keeps coming back');
+  await runInDurableObject(stub, async (instance, state) => {
+    (instance as { alarm(): Promise<void> }).alarm = async () => {};
+    await state.storage.deleteAlarm();
+  });
+  await eventually('no alarm set once the sweeper is stopped', () => alarmOf(stub), (alarm) => alarm === null);
 }
 
 const used: Stub[] = [];
@@ -85,7 +88,7 @@ describe('the Registry Durable Object', () => {
     const a = await api.register('a1');
     const b = await api.register('b1');
     expect([a.status, b.status]).toEqual([201, 201]);
-    expect(a.body.heartbeatIntervalSeconds).toBe(0.2);
+    expect(a.body.heartbeatIntervalSeconds).toBe(HEARTBEAT / 1000);
     for (let i = 0; i < 3; i++) {
       expect((await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch)).status).toBe(200);
       expect((await api.heartbeat(b.body.agentId, b.body.secret, b.body.epoch)).status).toBe(200);
@@ -104,10 +107,11 @@ describe('the Registry Durable Object', () => {
     const { api } = freshRegistry();
     const a = await api.register('quiet');
     expect(a.status).toBe(201);
-    const record = await eventually(async () => {
-      const r = await api.operator('GET', `/agents/${a.body.agentId}`);
-      return r.body.status === 'unreachable' ? r.body : undefined;
-    }, 'the silent agent marked unreachable');
+    const record = await eventually(
+      'the silent agent marked unreachable',
+      async () => (await api.operator('GET', `/agents/${a.body.agentId}`)).body,
+      (r) => r.status === 'unreachable',
+    );
     expect(record.events.at(-1).type).toBe('unreachable');
     expect((await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch)).status).toBe(409);
   });
@@ -115,10 +119,13 @@ describe('the Registry Durable Object', () => {
   it('arms the sweeper again when a request finds no alarm set', async () => {
     const { stub, api } = freshRegistry();
     expect((await api.call('GET', '/health')).status).toBe(200);
-    await stopSweeper(stub); // as after an alarm that gave up its retries
+    await stopSweeper(stub);
+    await evictDurableObject(stub); // a new instance and no alarm set: as after an alarm that gave up its retries
     const before = (await api.operator('GET', '/master')).body; // a request: arms it again
     const armed = await alarmOf(stub);
     expect(armed).not.toBeNull();
+    // A sweep less than half an interval after the last one skips its scan (rule 3).
+    await untilTime(before.lastSweepAt + SWEEP_INTERVAL / 2, 'the last sweep to be half an interval old');
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const after = (await api.operator('GET', '/master')).body;
     expect(after.leaseExpiresAt).toBeGreaterThan(before.leaseExpiresAt);
@@ -138,9 +145,16 @@ describe('the Worker', () => {
   it('marks an agent that died while no master ran unreachable after the window, and keeps the live one', { timeout: 60_000 }, async () => {
     const registry = workerRegistry();
     let outage = false;
-    const network = ((input: string | URL | Request, init?: RequestInit) =>
-      outage ? Promise.reject(new TypeError('network connection lost')) : SELF.fetch(new Request(input, init))) as typeof fetch;
-    const agent = (hostname: string) => {
+    /** Heartbeats the master accepted, per agent. */
+    const accepted = { live: 0, doomed: 0 };
+    const agent = (hostname: 'live' | 'doomed') => {
+      const network = (async (input: string | URL | Request, init?: RequestInit) => {
+        if (outage) throw new TypeError('network connection lost');
+        const request = new Request(input, init);
+        const res = await SELF.fetch(request);
+        if (res.status === 200 && new URL(request.url).pathname.endsWith('/heartbeat')) accepted[hostname]++;
+        return res;
+      }) as typeof fetch;
       let saved: AgentState | undefined;
       const state: StateFile = {
         load: async () => saved,
@@ -156,28 +170,28 @@ describe('the Worker', () => {
     const live = agent('live');
     const doomed = agent('doomed');
     try {
-      await eventually(async () => ((await worker.agents()).length === 2 ? true : undefined), 'two agents');
+      await eventually('two agents registered', worker.agents, (agents) => agents.length === 2);
       const firstEpoch = (await worker.operator('GET', '/master')).body.epoch as number;
-      await sleep(500); // a few heartbeats
+      await eventually('two heartbeats accepted from each agent', () => ({ ...accepted }), (n) => n.live >= 2 && n.doomed >= 2);
 
       // The master goes away: nobody reaches it, its sweeper stops, its instance is gone.
       outage = true;
       doomed.client.stop(); // dies for good while no master runs
       await stopSweeper(registry);
       await evictDurableObject(registry);
-      await sleep(1_500); // the lease (1s) lapses by more than the clock skew (100ms)
+      // Read inside the object, not through the Worker: a request would arm the sweeper again.
+      await eventually(
+        'the lease lapsed by more than the clock skew, with no sweeper',
+        async () => ({ master: await masterOf(registry), alarm: await alarmOf(registry) }),
+        ({ master, alarm }) => alarm === null && master !== undefined && leaseLapsed(master, Date.now(), { maxClockSkew: MAX_CLOCK_SKEW }),
+        { within: LEASE + 10_000 },
+      );
       outage = false; // the live agent's retries get through; its first request arms the alarm
 
-      const recovering = await eventually(async () => {
-        const m = (await worker.operator('GET', '/master')).body;
-        return m.epoch > firstEpoch ? m : undefined;
-      }, 'a new epoch');
+      const recovering = await eventually('a new epoch', async () => (await worker.operator('GET', '/master')).body, (m) => m.epoch > firstEpoch);
       expect(recovering.recovery.state).toBe('recovering');
-      await eventually(async () => (byHost(await worker.agents(), 'live')?.epoch === recovering.epoch ? true : undefined), 'the live agent re-registered');
-      const after = await eventually(async () => {
-        const agents = await worker.agents();
-        return byHost(agents, 'doomed')?.status === 'unreachable' ? agents : undefined;
-      }, 'the dead agent marked unreachable');
+      await eventually('the live agent re-registered', worker.agents, (agents) => byHost(agents, 'live')?.epoch === recovering.epoch);
+      const after = await eventually('the dead agent marked unreachable', worker.agents, (agents) => byHost(agents, 'doomed')?.status === 'unreachable');
       expect(byHost(after, 'live')?.status).toBe('admitted');
       expect((await worker.operator('GET', '/master')).body.recovery.state).toBe('done');
     } finally {
