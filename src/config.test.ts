@@ -18,7 +18,8 @@ describe('configuration', () => {
 
   it('uses the Lambda defaults for lease and sweep on Lambda', () => {
     const { policy } = loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda');
-    expect([policy.masterLease, policy.sweepInterval]).toEqual([150 * S, 60 * S]);
+    // Each one-minute scheduled invocation sweeps every 15 s until the next one is due.
+    expect([policy.masterLease, policy.sweepInterval]).toEqual([150 * S, 15 * S]);
   });
 
   it('reads durations like 500ms, 15s, 10m, 2h, 14d and 1.5s', () => {

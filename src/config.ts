@@ -1,12 +1,15 @@
 // Configuration from environment variables or the same names as CLI flags (DESIGN.md,
 // "Configuration"), validated at start: a bad value is one clear ConfigError.
-import { leaseProblem, type Policy } from './registry/index.ts';
+import { leaseProblem, timeoutProblem, type Policy } from './registry/index.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 export type Runtime = 'node' | 'lambda' | 'worker';
+
+/** On Lambda, EventBridge invokes the sweeper this often; each invocation sweeps every sweep interval until the next. */
+export const SWEEP_SCHEDULE_MS = 60_000;
 
 export type StoreSpec =
   | { kind: 'memory' }
@@ -150,7 +153,8 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     livenessGranularity: duration('REGISTRAR_LIVENESS_GRANULARITY', '60s'),
     masterLease: duration('REGISTRAR_MASTER_LEASE', lambda ? '150s' : '30s'),
     reregisterTimeout: duration('REGISTRAR_REREGISTER_TIMEOUT', '10m'),
-    sweepInterval: duration('REGISTRAR_SWEEP_INTERVAL', lambda ? '60s' : '5s'),
+    // Lambda: each one-minute scheduled invocation sweeps every 15 s until the next one is due.
+    sweepInterval: duration('REGISTRAR_SWEEP_INTERVAL', lambda ? '15s' : '5s'),
     maxClockSkew: duration('REGISTRAR_MAX_CLOCK_SKEW', '2s'),
     recoveryUnreachableLimit: parseShare('REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', get('REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', '50%')),
     recoveryUnreachableMinimum: parseCount('REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM', get('REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM', '3')),
@@ -160,10 +164,9 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   };
   const problem = leaseProblem(policy);
   if (problem) throw new ConfigError(`REGISTRAR_MASTER_LEASE: ${problem}`);
-  // Rule 5 holds only if an agent on time by its own clock is on time by every master's.
-  if (policy.agentTimeout <= policy.heartbeatInterval + policy.maxClockSkew) {
-    throw new ConfigError('REGISTRAR_AGENT_TIMEOUT: must be longer than the heartbeat interval plus the max clock skew');
-  }
+  // Rule 5 holds only if an agent's slack covers a store outage that raises no floor.
+  const timeout = timeoutProblem(policy);
+  if (timeout) throw new ConfigError(`REGISTRAR_AGENT_TIMEOUT: ${timeout}`);
   const port = parseCount('PORT', get('PORT', '5050'));
   if (port > 65535) throw new ConfigError(`PORT: ${port} is not a port`);
   const store = parseStore(get('REGISTRAR_STORE', runtime === 'worker' ? 'durable-objects' : lambda ? '' : 'leveldb:./data'));

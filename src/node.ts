@@ -9,7 +9,7 @@ import { ConfigError, flagsToEnv, loadConfig, requireTokens, type Config } from 
 import { createMaster } from './master/index.ts';
 import { localTokens } from './local-tokens.ts';
 import { createRegistrar, type Log } from './registrar.ts';
-import { jsonLog, sweepAndLog } from './runtime.ts';
+import { jsonLog, startSweeper, sweepAndLog } from './runtime.ts';
 import { openStore } from './stores.ts';
 
 export interface RunningMaster {
@@ -23,18 +23,9 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
   const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
   const app = createMaster({ registrar, tokens, log });
 
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<unknown> = Promise.resolve();
-  const sweepOnce = () => sweepAndLog(registrar, log, 'interval').catch(() => {}); // logged; the next one retries
-  const schedule = () => {
-    if (stopping) return;
-    timer = setTimeout(() => {
-      sweeping = sweepOnce().finally(schedule);
-    }, config.policy.sweepInterval);
-  };
-  await sweepOnce(); // the API answers 503 until a master record exists; the first sweep writes it
-  schedule();
+  // The API answers 503 until a master record exists; the first sweep writes it.
+  await sweepAndLog(registrar, log, 'start').catch(() => {});
+  const sweeper = startSweeper(registrar, log);
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {
@@ -48,10 +39,9 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
   return {
     url,
     async stop() {
-      stopping = true;
-      clearTimeout(timer);
+      const sweeperStopped = sweeper.stop();
       await closeGracefully(server as Server);
-      await sweeping;
+      await sweeperStopped;
       await store.close();
       log('master stopped');
     },

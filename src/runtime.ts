@@ -37,6 +37,37 @@ export async function sweepAndLog(registrar: Registrar, log: Log, trigger: strin
 }
 
 /**
+ * The in-process sweeper (the Node server): sweeps scheduled start to start, so that a scan slower
+ * than the interval delays the next sweep only by its overrun, never makes every sweep a gap (rule 3).
+ * `stop()` resolves once the sweep in progress, if any, has finished.
+ */
+export function startSweeper(registrar: Registrar, log: Log): { stop(): Promise<void> } {
+  const { clock, policy } = registrar.core;
+  let stopping = false;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const loop = (async () => {
+    let next = clock.now() + policy.sweepInterval;
+    while (!stopping) {
+      await Promise.race([clock.sleep(Math.max(0, next - clock.now())), stopped]);
+      if (stopping) break;
+      const started = clock.now();
+      next = started + policy.sweepInterval;
+      await sweepAndLog(registrar, log, 'interval').catch(() => {}); // logged; the next one retries
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      wake();
+      await loop;
+    },
+  };
+}
+
+/**
  * Where no sweeper has run yet (a first deploy), the first request runs the first sweep (rule 12)
  * rather than answering 503 until the schedule fires; concurrent requests share one sweep.
  */

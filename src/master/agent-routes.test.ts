@@ -176,7 +176,7 @@ describe('POST /api/v1/agents (register)', () => {
   it('marks the older record of a reinstalled machine gone, with the reason', async () => {
     const m = await servingMaster();
     const old = await registerAgent(m, { hostname: 'a1', machineId: 'm-1' });
-    const fresh = await registerAgent(m, { hostname: 'a1', machineId: 'm-1' });
+    const fresh = await registerAgent(m, { hostname: 'a1', machineId: 'm-1', previousSecret: old.secret });
     expect(fresh.id).not.toBe(old.id);
     const before = await record(m, old.id);
     expect(before.status).toBe('gone');

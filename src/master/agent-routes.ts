@@ -30,6 +30,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
       info: infoOf(b),
       by,
       ...(b.agentId ? { agentId: b.agentId, secret: b.secret! } : {}),
+      ...(b.previousSecret ? { previousSecret: b.previousSecret } : {}),
     });
     return c.json({ agentId: record.id, secret, epoch, ...timings }, 201);
   });

@@ -23,6 +23,7 @@ const REFUSALS: Record<RefusalCode, [ContentfulStatusCode, string]> = {
   'unknown-agent': [404, 'not_found'],
   unauthorized: [401, 'unauthorized'],
   'secret-mismatch': [403, 'forbidden'],
+  'machine-in-use': [409, 'machine-in-use'],
   'not-held': [409, 'not_held'],
   conflict: [409, 'conflict'],
   invalid: [400, 'bad_request'],
@@ -34,8 +35,10 @@ export function errorHandler(log: Log, retryAfterSeconds: number) {
       c.json({ error, message, ...extra }, status);
     if (err instanceof ApiError) return body(err.status as ContentfulStatusCode, err.code, err.message, err.extra);
     if (err instanceof RefusedError) {
-      const [status, code] = REFUSALS[err.refusal.refused];
-      return body(status, code, err.message, err.refusal.epoch === undefined ? {} : { epoch: err.refusal.epoch });
+      const { refused, epoch, retryAfterSeconds } = err.refusal;
+      const [status, code] = REFUSALS[refused];
+      if (retryAfterSeconds !== undefined) c.header('Retry-After', String(retryAfterSeconds));
+      return body(status, code, err.message, epoch === undefined ? {} : { epoch });
     }
     if (err instanceof StoreLimitError) return body(400, 'bad_request', err.message);
     if (err instanceof NoMasterError || err instanceof StoreUnavailableError) {

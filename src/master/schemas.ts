@@ -47,6 +47,7 @@ export const registerBody = z
     ...agentInfo,
     agentId: z.string().regex(UUID_PATTERN, 'must be a UUID').transform(canonicalId).optional(),
     secret: z.string().regex(SECRET_PATTERN, 'must be at least 32 random bytes, base64url').optional(),
+    previousSecret: z.string().max(256).optional(),
   })
   .refine((b) => (b.agentId === undefined) === (b.secret === undefined), { message: 'agentId and secret come together', path: ['secret'] });
 

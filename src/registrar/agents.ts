@@ -1,11 +1,11 @@
 // The agent protocol on top of the registrar core: register, re-register, heartbeat, leave.
 import {
-  acceptHeartbeat, admitAgent, instructionsFor, leaveAllowed, markGone, refuse, registerExisting, reregisterAgent,
+  acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, refuse, registerExisting, reregisterAgent,
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
 import type { Write } from '../store.ts';
-import { RefusedError, agentKey, machineKey, type RegistrarCore } from './core.ts';
+import { RefusedError, agentKey, machineKey, tombstoneKey, type RegistrarCore } from './core.ts';
 
 export interface Registration {
   info: AgentInfo;
@@ -14,6 +14,8 @@ export interface Registration {
   /** An agent may choose its id and secret (saved before registering), to make retries idempotent. */
   agentId?: string;
   secret?: string;
+  /** The secret of the machine's older agent, to replace it while it is live (a reinstall). */
+  previousSecret?: string;
 }
 
 export interface Registered {
@@ -34,13 +36,20 @@ function authenticate(id: string, current: AgentRecord | undefined, secretHash: 
 export function agentProtocol(core: RegistrarCore) {
   const { clock, policy } = core;
 
-  /** The writes that point a machine at a new agent and mark its older, live record gone. */
-  async function replaceMachine(machineId: string, agentId: string, now: number): Promise<Write[]> {
+  /**
+   * The writes that point a machine at a new agent and mark its older record gone (rule 1), or the
+   * refusal when the older agent is live and the registration does not present its secret.
+   */
+  async function replaceMachine(machineId: string, agentId: string, now: number, previousSecret: string | undefined): Promise<Write[] | Refusal> {
     const index = await core.withRetry(() => core.store.get<{ agentId: string }>(machineKey(machineId)));
     const writes: Write[] = [{ key: machineKey(machineId), expect: index?.version ?? 'absent', put: { agentId } }];
     if (!index || index.value.agentId === agentId) return writes;
     const older = await core.readAgent(index.value.agentId);
     if (!older || older.value.status === 'gone') return writes;
+    const ownsOlder = previousSecret !== undefined && constantTimeEqual(older.value.secretHash, hashSecret(previousSecret));
+    const { livenessFloor } = (await core.currentMaster()).value;
+    const allowed = machineReplaceable(older.value, { now, livenessFloor, ownsOlder }, policy);
+    if (allowed !== true) return allowed;
     const gone = markGone(older.value, now, { by: 'master', reason: `machine ${machineId} registered again as agent ${agentId}` });
     return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: core.entropy.id() } }];
   }
@@ -68,20 +77,28 @@ export function agentProtocol(core: RegistrarCore) {
           if (!constantTimeEqual(current.secretHash, secretHash)) return refuse('secret-mismatch', `agent ${id} is registered with another secret`);
           return registerExisting(current, { info: r.info, epoch, now, by: r.by });
         }
+        // A chosen id may be one that was pruned: its tombstone's absence is part of the commit, so
+        // a prune landing meanwhile makes it conflict (rule 8). Generated ids are new by construction.
+        const fence: Write[] = r.agentId ? [{ key: tombstoneKey(id), expect: 'absent', check: true }] : [];
+        if (r.agentId && (await core.withRetry(() => core.store.get(tombstoneKey(id))))) {
+          return refuse('gone', `agent ${id} was removed from the registry; register without an id to join as a new agent`);
+        }
         const admitted = admitAgent({ id, info: r.info, secretHash, epoch, now, by: r.by });
-        return r.info.machineId ? { ...admitted, writes: await replaceMachine(r.info.machineId, id, now) } : admitted;
+        if (!r.info.machineId) return { ...admitted, writes: fence };
+        const replaced = await replaceMachine(r.info.machineId, id, now, r.previousSecret);
+        return isRefusal(replaced) ? replaced : { ...admitted, writes: [...fence, ...replaced] };
       });
       return { record: record!, secret, epoch };
     },
 
     /** Rules 3 and 7: join the current epoch again, optionally with a new secret. */
     async reregister(id: string, secret: string, r: { info: AgentInfo; rotateSecret?: boolean }) {
-      let epoch = (await core.currentMaster()).value.epoch;
+      // Rare, so always fresh: never back to the epoch whose end sent the agent here (rule 7).
+      const epoch = (await core.currentMaster({ fresh: true })).value.epoch;
       const secretHash = hashSecret(secret);
       const rotated = r.rotateSecret ? core.entropy.secret() : undefined;
       const newHash = rotated ? hashSecret(rotated) : undefined;
       const { record } = await core.changeAgent(id, async (current) => {
-        epoch = await epochFor(current);
         return authenticate(id, current, secretHash) ??
           reregisterAgent(current!, { info: r.info, epoch, now: clock.now(), by: id, ...(newHash ? { secretHash: newHash } : {}) });
       });

@@ -10,8 +10,11 @@ import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, t
 export const MASTER_KEY = 'master';
 export const AGENT_PREFIX = 'agents/';
 export const MACHINE_PREFIX = 'machines/';
+/** What pruning leaves of an agent, so that its id is never admitted again (rule 8). */
+export const TOMBSTONE_PREFIX = 'tombstones/';
 export const agentKey = (id: string) => `${AGENT_PREFIX}${id}`;
 export const machineKey = (machineId: string) => `${MACHINE_PREFIX}${machineId}`;
+export const tombstoneKey = (id: string) => `${TOMBSTONE_PREFIX}${id}`;
 
 /** A transition refused by the rules (410, 409, 404, ...): nothing was written. */
 export class RefusedError extends Error {

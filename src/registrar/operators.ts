@@ -37,6 +37,9 @@ export function matches(record: AgentRecord, f: AgentFilter, master: MasterRecor
   return true;
 }
 
+/** A release re-reads `master` and tries again this often when sweeps keep writing it. */
+const RELEASE_ATTEMPTS = 10;
+
 export function operatorApi(core: RegistrarCore) {
   const { clock } = core;
 
@@ -85,26 +88,36 @@ export function operatorApi(core: RegistrarCore) {
     },
 
     /**
-     * Releases a hold: the one write to `master` outside the sweeper, conditional on the version read.
-     * With dryRun, reports which agents the next sweep would mark and writes nothing.
+     * Releases a hold: the one write to `master` outside the sweeper. The scan for what the release
+     * lets the next sweep mark comes first; then a short read-and-compare loop on `master` alone, so
+     * that sweeps writing it meanwhile never starve a release on a large registry.
      */
     async releaseHold(actor: Actor, opts: { dryRun?: boolean } = {}) {
-      const item = await core.currentMaster({ fresh: true });
-      const now = clock.now();
-      const released = releaseHold(item.value, now, actor);
-      if (isRefusal(released)) throw new RefusedError(released);
+      const first = await core.currentMaster({ fresh: true });
+      if (isRefusal(releaseHold(first.value, clock.now(), actor))) throw new RefusedError(refuse('not-held', 'marking is not held'));
       const agents: AgentRecord[] = [];
       for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) agents.push(value);
-      const wouldMark = overdueAgents(released, agents, now, core.policy).map((o) => o.agent.id);
-      if (opts.dryRun) return { master: item.value, wouldMark, dryRun: true };
-      try {
-        await core.withRetry(() => core.store.commit([{ key: MASTER_KEY, expect: item.version, put: released }]));
-      } catch (err) {
-        if (err instanceof ConflictError) throw new RefusedError(refuse('conflict', 'the master record changed meanwhile; try again'));
-        throw err;
+      const wouldMarkAt = (master: MasterRecord, now: number) => {
+        const released = releaseHold(master, now, actor);
+        return isRefusal(released) ? [] : overdueAgents(released, agents, now, core.policy).map((o) => o.agent.id);
+      };
+      if (opts.dryRun) return { master: first.value, wouldMark: wouldMarkAt(first.value, clock.now()), dryRun: true };
+      for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+        const item = attempt === 0 ? first : await core.currentMaster({ fresh: true });
+        const now = clock.now();
+        const released = releaseHold(item.value, now, actor);
+        if (isRefusal(released)) throw new RefusedError(released); // it cleared by itself meanwhile
+        try {
+          await core.withRetry(() => core.store.commit([{ key: MASTER_KEY, expect: item.version, put: released }]));
+        } catch (err) {
+          if (err instanceof ConflictError) continue;
+          throw err;
+        }
+        const wouldMark = wouldMarkAt(item.value, now);
+        core.log('recovery hold released', { by: actor.by, reason: actor.reason, wouldMark: wouldMark.length });
+        return { master: released, wouldMark, dryRun: false };
       }
-      core.log('recovery hold released', { by: actor.by, reason: actor.reason, wouldMark: wouldMark.length });
-      return { master: released, wouldMark, dryRun: false };
+      throw new RefusedError(refuse('conflict', 'the master record kept changing; try again'));
     },
 
     /** Every record, for backup and inspection, without secret hashes. */

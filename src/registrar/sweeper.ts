@@ -1,13 +1,25 @@
 // The sweeper (DESIGN.md, Semantics 3–6, 10, 14), shared by every runtime: read the registry,
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
-import { actBefore, planSweep, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
-import { ConflictError, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
-import { AGENT_PREFIX, MASTER_KEY, agentKey, type RegistrarCore } from './core.ts';
+import { actBefore, planSweep, sweptRecently, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
+import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
+import { AGENT_PREFIX, MASTER_KEY, TOMBSTONE_PREFIX, agentKey, tombstoneKey, type RegistrarCore } from './core.ts';
+
+/** What is left of a pruned agent: its id is never admitted again. */
+interface Tombstone {
+  id: string;
+  prunedAt: number;
+}
+
+/** Tombstones outlive the records they replace by this factor of the registry's retention (rule 8). */
+const TOMBSTONE_RETENTION_FACTOR = 10;
 
 export interface SweepReport {
-  /** 'lost' when another sweeper wrote `master` first; 'lease' when this one ran out of lease. */
-  outcome: 'done' | 'lost' | 'lease';
+  /**
+   * 'lost' when another sweeper wrote `master` first; 'lease' when this one ran out of lease;
+   * 'skipped' when another sweep started less than half an interval ago (rule 3).
+   */
+  outcome: 'done' | 'lost' | 'lease' | 'skipped';
   step?: LeaseStep;
   epoch?: number;
   marked: string[];
@@ -19,45 +31,56 @@ export interface SweepReport {
 export function createSweeper(core: RegistrarCore) {
   const { store, clock, policy, log } = core;
 
-  /** Commits fenced writes in chunks; drops an agent that changed meanwhile, stops when fenced out. */
-  async function fenced(writes: Write[], fence: Version, master: MasterRecord): Promise<{ done: string[]; stopped?: SweepReport['outcome'] }> {
+  /**
+   * Commits fenced groups of writes (each group one record's change, kept together) in chunks; drops
+   * a group whose record changed meanwhile, stops when fenced out. Returns the ids of groups done.
+   */
+  async function fenced(groups: Write[][], fence: Version, master: MasterRecord): Promise<{ done: string[]; stopped?: SweepReport['outcome'] }> {
     const done: string[] = [];
-    let pending = writes;
+    let pending = groups;
+    const idOf = (group: Write[]) => group[0]!.key.slice(group[0]!.key.indexOf('/') + 1);
     while (pending.length > 0) {
       if (clock.now() >= actBefore(master, policy)) return { done, stopped: 'lease' };
       const check: Write = { key: MASTER_KEY, expect: fence, check: true };
-      // As many writes as fit beside the fence, by count and by bytes.
-      const chunk = pending.slice(0, fitCommit(pending, [check]));
+      // As many groups as fit beside the fence, by count and by bytes.
+      const fit = fitCommit(pending.slice(0, STORE_LIMITS.writesPerCommit).flat(), [check]);
+      let take = 0;
+      for (let writes = 0; take < pending.length && writes + pending[take]!.length <= fit; take++) writes += pending[take]!.length;
+      const chunk = pending.slice(0, Math.max(1, take));
       try {
-        await core.withRetry(() => store.commit([check, ...chunk]));
+        await core.withRetry(() => store.commit([check, ...chunk.flat()]));
       } catch (err) {
         if (err instanceof StoreLimitError && chunk.length === 1) {
           // A record too large to write even alone: skip it rather than stop the sweep.
-          log('sweep: skipped a record too large to write', { key: chunk[0]!.key, error: err.message });
+          log('sweep: skipped a record too large to write', { key: chunk[0]![0]!.key, error: err.message });
           pending = pending.slice(1);
           continue;
         }
         if (!(err instanceof ConflictError)) throw err;
         if (err.key === MASTER_KEY) return { done, stopped: 'lost' };
-        // That agent changed since it was read (a heartbeat, an operator): the next sweep judges it again.
-        pending = pending.filter((w) => w.key !== err.key);
+        // That record changed since it was read (a heartbeat, an operator): the next sweep judges it again.
+        pending = pending.filter((g) => !g.some((w) => w.key === err.key));
         continue;
       }
-      done.push(...chunk.map((w) => w.key.slice(AGENT_PREFIX.length)));
+      done.push(...chunk.map(idOf));
       pending = pending.slice(chunk.length);
     }
     return { done };
   }
 
   return async function sweep(): Promise<SweepReport> {
+    // The start, taken before anything is read, is this sweep's time: gaps are measured between starts.
+    const now = clock.now();
     const masterItem = await core.withRetry(() => store.get<MasterRecord>(MASTER_KEY));
+    if (masterItem && sweptRecently(masterItem.value, now, policy)) {
+      return { outcome: 'skipped', epoch: masterItem.value.epoch, marked: [], pruned: [], notes: ['another sweep started less than half an interval ago'] };
+    }
     const agents: AgentRecord[] = [];
     const versions = new Map<string, Version>();
     for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
       agents.push(value);
       versions.set(value.id, version);
     }
-    const now = clock.now();
     const plan = planSweep(masterItem?.value, agents, now, policy);
     let fence: Version;
     try {
@@ -76,7 +99,7 @@ export function createSweeper(core: RegistrarCore) {
 
     const requestId = core.entropy.id();
     const marks = await fenced(
-      plan.marks.map((m) => ({ key: agentKey(m.id), expect: versions.get(m.id)!, put: { ...m, lastRequestId: requestId } })),
+      plan.marks.map((m) => [{ key: agentKey(m.id), expect: versions.get(m.id)!, put: { ...m, lastRequestId: requestId } }]),
       fence,
       plan.master,
     );
@@ -85,13 +108,33 @@ export function createSweeper(core: RegistrarCore) {
     for (const id of marks.done) log('agent marked unreachable', { agentId: id, reason: reasons.get(id) });
     if (marks.stopped) return { ...report, outcome: marks.stopped };
 
+    // A pruned agent leaves a tombstone in the same commit, so its id is never admitted again (rule 8).
     const pruned = await fenced(
-      plan.prune.map((p) => ({ key: agentKey(p.id), expect: versions.get(p.id)!, delete: true as const })),
+      plan.prune.map((a) => [
+        { key: agentKey(a.id), expect: versions.get(a.id)!, delete: true as const },
+        { key: tombstoneKey(a.id), expect: 'any' as const, put: { id: a.id, prunedAt: now } satisfies Tombstone },
+      ]),
       fence,
       plan.master,
     );
     report.pruned = pruned.done;
     if (pruned.done.length > 0) log('pruned agent records', { count: pruned.done.length });
-    return pruned.stopped ? { ...report, outcome: pruned.stopped } : report;
+    if (pruned.stopped) return { ...report, outcome: pruned.stopped };
+
+    // Tombstones grow only with prunes, so only a sweep that pruned looks for expired ones.
+    const expired = pruned.done.length > 0 ? await expiredTombstones(now) : [];
+    const cleared = await fenced(expired.map((t) => [{ key: t.key, expect: t.version, delete: true as const }]), fence, plan.master);
+    if (cleared.done.length > 0) log('pruned tombstones', { count: cleared.done.length });
+    return cleared.stopped ? { ...report, outcome: cleared.stopped } : report;
   };
+
+  /** Tombstones past their retention, and the oldest beyond the registry's maximum (rule 8, 14). */
+  async function expiredTombstones(now: number): Promise<{ key: string; version: Version }[]> {
+    const all: { key: string; version: Version; prunedAt: number }[] = [];
+    for await (const { key, value, version } of core.scan<Tombstone>(TOMBSTONE_PREFIX)) all.push({ key, version, prunedAt: value.prunedAt });
+    all.sort((a, b) => a.prunedAt - b.prunedAt);
+    const kept = all.filter((t) => now - t.prunedAt <= TOMBSTONE_RETENTION_FACTOR * policy.registryRetention);
+    const excess = Math.max(0, kept.length - policy.registryMaxEntries);
+    return [...all.slice(0, all.length - kept.length), ...kept.slice(0, excess)];
+  }
 }

@@ -124,6 +124,24 @@ export function acceptHeartbeat(record: AgentRecord, hb: Heartbeat, policy: Pick
   return next;
 }
 
+/**
+ * Rule 1: whether a registration naming a machine may replace the machine's older record. The join
+ * token is shared by a fleet, so it never evicts a live agent: only an unreachable or overdue one,
+ * or one whose secret the registration presents (`ownsOlder`).
+ */
+export function machineReplaceable(
+  older: AgentRecord,
+  r: { now: number; livenessFloor: number; ownsOlder: boolean },
+  p: Pick<Policy, 'agentTimeout' | 'livenessGranularity'>,
+): true | Refusal {
+  if (older.status !== 'admitted' || r.ownsOlder) return true;
+  const overdueAt = Math.max(older.lastSeenAt, r.livenessFloor) + p.agentTimeout + p.livenessGranularity;
+  if (overdueAt < r.now) return true;
+  return refuse('machine-in-use', `machine ${older.info.machineId} is in use by agent ${older.id}, which is live; present its secret as previousSecret, or retry once it is overdue`, {
+    retryAfterSeconds: Math.max(1, Math.ceil((overdueAt - r.now) / 1000)),
+  });
+}
+
 /** Rule 8: gone is final and idempotent. */
 export function markGone(record: AgentRecord, now: number, actor: Actor): AgentRecord {
   if (record.status === 'gone') return record;

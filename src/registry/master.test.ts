@@ -93,7 +93,7 @@ describe('lease renewal (rule 3)', () => {
     const now = m.leaseExpiresAt + 60 * S;
     const { step, master } = renewLease(m, 10, now, policy);
     expect(step).toBe('new-epoch');
-    expect(master.recovery).toEqual({ ...held, deadline: now + policy.reregisterTimeout });
+    expect(master.recovery).toEqual({ ...held, deadline: now + policy.reregisterTimeout, windowHold: { reason: 'too many', since: 0 } });
   });
 
   it('a gap between sweeps longer than 2 × sweep interval + skew raises the liveness floor', () => {

@@ -153,7 +153,8 @@ describe('the guard (rule 4)', () => {
     const agents = [...many(4, T0 - 300 * S), agent('fresh', T0 - 1 * S)];
     const plan = planSweep(sweptJustBefore(T0), agents, T0, p);
     expect(plan.marks).toEqual([]);
-    expect(plan.master.recovery).toMatchObject({ state: 'held', admittedAtOpen: 5 });
+    expect(plan.master.recovery).toMatchObject({ state: 'held', livenessHold: { reason: expect.stringMatching(/4 of 5/), since: T0, recentMarks: 0 } });
+    expect(plan.master.recovery.windowHold).toBeUndefined();
   });
 
   it('a hold survives a new epoch and its window, and is still held at close if still too many are missing', () => {

@@ -1,8 +1,8 @@
 // The sweeper's decisions (DESIGN.md, Semantics 2–6, 10, 14) as one pure function of the registry
 // and the time: which master record to write, which agents to mark unreachable, which to prune.
 import { markUnreachable } from './agent.ts';
-import { renewLease, windowOpen, type LeaseStep } from './master.ts';
-import type { AgentRecord, MarkBudget, MasterRecord, Policy, Recovery } from './types.ts';
+import { renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseStep } from './master.ts';
+import type { AgentRecord, MarkBudget, MasterRecord, Policy } from './types.ts';
 
 export interface SweepPlan {
   step: LeaseStep;
@@ -53,6 +53,15 @@ export function guardTrips(missing: number, base: number, p: Policy): boolean {
   return missing > p.recoveryUnreachableLimit * base && missing >= p.recoveryUnreachableMinimum;
 }
 
+/**
+ * The period over which the liveness guard counts marks: silent agents' deadlines spread over a
+ * granularity (when each last wrote lastSeenAt), a heartbeat interval and a sweep interval.
+ */
+export const trailingPeriod = (p: Pick<Policy, 'livenessGranularity' | 'heartbeatInterval' | 'sweepInterval'>) =>
+  p.livenessGranularity + p.heartbeatInterval + p.sweepInterval;
+
+const limitText = (p: Policy) => `limit ${Math.round(p.recoveryUnreachableLimit * 100)}%, minimum ${p.recoveryUnreachableMinimum}`;
+
 export function planSweep(current: MasterRecord | undefined, agents: AgentRecord[], now: number, p: Policy): SweepPlan {
   const admitted = agents.filter((a) => a.status === 'admitted').length;
   const highestEpoch = agents.reduce((max, a) => Math.max(max, a.epoch), 0);
@@ -65,34 +74,50 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentRecord
   const overdue = overdueAgents(renewed, agents, now, p);
   const releasedAt = renewed.recovery.releasedAt;
   // Agents already overdue when an operator released a hold are marked without the guard.
-  const released = overdue.filter((o) => releasedAt !== undefined && o.since <= releasedAt);
-  const judged = overdue.filter((o) => !released.includes(o));
-
+  const isReleased = (o: Overdue) => releasedAt !== undefined && o.since <= releasedAt;
+  const released = overdue.filter(isReleased);
+  const missed = overdue.filter((o) => o.missedWindow && !isReleased(o));
+  const silent = overdue.filter((o) => !o.missedWindow && !isReleased(o));
   const open = windowOpen(renewed, now);
-  const closing = renewed.recovery.state === 'recovering' && !open;
-  const held = renewed.recovery.state === 'held';
-  const base = closing || held ? (renewed.recovery.admittedAtOpen ?? admitted) : admitted;
-  let recovery: Recovery = renewed.recovery;
-  let chosen: Overdue[] = released;
+  let { windowHold, livenessHold } = { windowHold: windowHoldOf(renewed.recovery), livenessHold: renewed.recovery.livenessHold };
+  let chosen: Overdue[] = [...released];
 
-  if (judged.length > 0 && guardTrips(judged.length, base, p)) {
-    const reason = `${judged.length} of ${base} agents would be marked unreachable at once (limit ${Math.round(p.recoveryUnreachableLimit * 100)}%, minimum ${p.recoveryUnreachableMinimum}); an operator must release the hold`;
-    if (!held) notes.push(`marking held: ${reason}`);
-    recovery = { ...recovery, state: 'held', heldReason: reason, admittedAtOpen: base };
+  // Agents that missed the window are judged together at its close, against those admitted when it opened.
+  const base = renewed.recovery.admittedAtOpen ?? admitted;
+  if (open) {
+    // Nobody has missed an open window yet: a hold from an earlier one waits for this one's close.
+  } else if (missed.length > 0 && guardTrips(missed.length, base, p)) {
+    const reason = `${missed.length} of ${base} agents would be marked unreachable at once: they did not re-register within the window (${limitText(p)}); an operator must release the hold`;
+    if (!windowHold) notes.push(`marking held: ${reason}`);
+    windowHold = { reason, since: windowHold?.since ?? now };
   } else {
-    chosen = [...released, ...judged];
-    // A hold survives an open window: the agents it waits for cannot be judged before it closes.
-    if ((held && !open) || closing) {
-      const { heldReason: _cleared, ...rest } = recovery;
-      recovery = { ...rest, state: 'done' };
-      notes.push(held ? 'hold cleared: the missing agents fell under the limit' : `re-registration window closed: ${judged.filter((o) => o.missedWindow).length} agents did not re-register`);
-    }
+    if (windowHold) notes.push('window hold cleared: the missing agents fell under the limit');
+    else if (renewed.recovery.state === 'recovering' && !open) notes.push(`re-registration window closed: ${missed.length} agents did not re-register`);
+    windowHold = undefined;
+    chosen.push(...missed);
   }
+
+  // Agents of this epoch fall silent one deadline at a time: the guard counts marks over a trailing
+  // period, and a hold keeps the count it began with until the silent ones come back or are released.
+  const recent = (renewed.recentMarks ?? []).filter((m) => now - m.at < trailingPeriod(p));
+  const recentCount = livenessHold?.recentMarks ?? recent.reduce((sum, m) => sum + m.count, 0);
+  if (silent.length > 0 && guardTrips(recentCount + silent.length, admitted + recentCount, p)) {
+    const reason = `${recentCount + silent.length} of ${admitted + recentCount} agents would be marked unreachable within ${trailingPeriod(p) / 1000}s (${limitText(p)}); an operator must release the hold`;
+    if (!livenessHold) notes.push(`marking held: ${reason}`);
+    livenessHold = { reason, since: livenessHold?.since ?? now, recentMarks: recentCount };
+  } else {
+    if (livenessHold) notes.push('liveness hold cleared: the silent agents fell under the limit');
+    livenessHold = undefined;
+    chosen.push(...silent);
+  }
+
+  const recovery = settleRecovery(renewed.recovery, { ...(windowHold ? { windowHold } : {}), ...(livenessHold ? { livenessHold } : {}) }, open);
 
   let markBudget = renewed.markBudget;
   if (p.unreachableRateLimit && renewed.recovery.state === 'done') {
     ({ chosen, markBudget } = limitRate(chosen, released, markBudget, now, p.unreachableRateLimit));
   }
+  chosen.sort((a, b) => a.agent.lastSeenAt - b.agent.lastSeenAt || a.since - b.since);
 
   const marks = chosen.map((o) =>
     markUnreachable(o.agent, now, {
@@ -102,7 +127,16 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentRecord
         : `no heartbeat since ${new Date(o.agent.lastSeenAt).toISOString()}`,
     }),
   );
-  const master: MasterRecord = { ...renewed, recovery, ...(markBudget ? { markBudget } : {}) };
+  // Marks an operator released are not counted: the guard would otherwise trip again at once.
+  const counted = marks.length - chosen.filter(isReleased).length;
+  const recentMarks = counted > 0 ? [...recent, { at: now, count: counted }] : recent;
+  const { recentMarks: _r, markBudget: _b, ...kept } = renewed;
+  const master: MasterRecord = {
+    ...kept,
+    recovery,
+    ...(markBudget ? { markBudget } : {}),
+    ...(recentMarks.length > 0 ? { recentMarks } : {}),
+  };
   return { step, master, marks, prune: planPrune(agents, marks, now, p), notes };
 }
 

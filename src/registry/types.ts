@@ -47,13 +47,29 @@ export interface AgentRecord {
 
 export type RecoveryState = 'recovering' | 'held' | 'done';
 
+/** Marking held by the guard of rule 4: what it holds back, and why. */
+export interface Hold {
+  reason: string;
+  since: number;
+}
+
+/** The liveness guard's hold also keeps the count of recent marks it began with (rule 4). */
+export interface LivenessHold extends Hold {
+  recentMarks: number;
+}
+
 export interface Recovery {
+  /** 'held' whenever either hold below is in force. */
   state: RecoveryState;
   /** End of the re-registration window; kept after it closes, as the time old-epoch agents became overdue. */
   deadline?: number;
   /** Admitted agents when the window opened (or the hold began): the base of the unreachable limit. */
   admittedAtOpen?: number;
   heldReason?: string;
+  /** Agents that missed the window, held at its close (counted against admittedAtOpen). */
+  windowHold?: Hold;
+  /** Silent agents of the current epoch, held by the guard over the trailing period. */
+  livenessHold?: LivenessHold;
   /** When an operator last released a hold: agents overdue by then are marked without the guard. */
   releasedAt?: number;
   releasedBy?: string;
@@ -74,6 +90,8 @@ export interface MasterRecord {
   recovery: Recovery;
   startedAt: number;
   markBudget?: MarkBudget;
+  /** Marks of the last `trailingPeriod(policy)`, a count per sweep that marked (rule 4's guard). */
+  recentMarks?: { at: number; count: number }[];
 }
 
 /** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */
@@ -102,6 +120,7 @@ export type RefusalCode =
   | 'unknown-agent' // 404
   | 'unauthorized' // 401
   | 'secret-mismatch' // 403
+  | 'machine-in-use' // 409 with Retry-After
   | 'not-held' // 409
   | 'conflict' // 409
   | 'invalid'; // 400
@@ -111,6 +130,8 @@ export interface Refusal {
   message: string;
   /** For 'reregister': the epoch to re-register in. */
   epoch?: number;
+  /** For 'machine-in-use': when the older agent would be overdue. */
+  retryAfterSeconds?: number;
 }
 
 export const refuse = (refused: RefusalCode, message: string, extra: Partial<Refusal> = {}): Refusal => ({ refused, message, ...extra });

@@ -137,10 +137,10 @@ describe('registration with an agent-chosen id', () => {
 });
 
 describe('machine identity', () => {
-  it('a registration whose machineId matches an older record marks that record gone, with the reason', async () => {
+  it('a registration whose machineId matches an older record and presents its secret marks that record gone, with the reason', async () => {
     const { m } = await started(0);
     const older = await TestAgent.register(m, { machineId: 'machine-42' });
-    const newer = await TestAgent.register(m, { machineId: 'machine-42' });
+    const newer = await TestAgent.register(m, { machineId: 'machine-42', previousSecret: older.secret });
     expect(newer.id).not.toBe(older.id);
     const r = (await record(m, older.id))!;
     expect(r.status).toBe('gone');

@@ -133,7 +133,7 @@ describe('unknown outcomes (rule 11)', () => {
     const { m, failNext, agentCount } = await faulty();
     const older = await TestAgent.register(m, { machineId: 'machine-7' });
     failNext('unknown-not-applied');
-    expect((await m.api.register({ hostname: 'reinstalled', machineId: 'machine-7' })).status).toBe(503);
+    expect((await m.api.register({ hostname: 'reinstalled', machineId: 'machine-7', previousSecret: older.secret })).status).toBe(503);
     expect(await agentCount()).toBe(1);
     expect((await record(m, older.id))?.status).toBe('admitted');
     expect((await m.store.get<{ agentId: string }>('machines/machine-7'))?.value.agentId).toBe(older.id);

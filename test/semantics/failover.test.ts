@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { testMaster } from '../support/master.ts';
-import { MINUTE, SECOND, TestAgent, gate, interceptCommits, marked, masterRecord, record, run, started, writesMaster } from './world.ts';
+import { MINUTE, SECOND, TestAgent, gate, interceptCommits, marked, masterRecord, nextSweep, record, run, started, writesMaster } from './world.ts';
 
 describe('failover', () => {
   it('marks an agent that died while no master ran unreachable after the window', async () => {
@@ -189,7 +189,7 @@ describe('holds (rule 4)', () => {
     const release = await m.api.operator('POST', '/master/recovery/release', { reason: 'rack 4 is gone' });
     expect(release.status).toBe(200);
     expect(release.body).toMatchObject({ released: true, recovery: { state: 'done', releasedBy: 'alice' } });
-    const after = await m.sweep();
+    const after = await nextSweep(m);
     expect(after.marked.sort()).toEqual(missing.map((a) => a.id).sort());
     for (const a of live) expect((await record(m, a.id))?.status).toBe('admitted');
     expect((await m.api.operator('POST', '/master/recovery/release', {})).status).toBe(409); // nothing held now
@@ -201,7 +201,7 @@ describe('holds (rule 4)', () => {
     // Two of the four come back and re-register: two of six missing is under the limit.
     const back = missing.slice(0, 2);
     for (const a of back) expect((await a.beat(m)).status).toBe(200);
-    const next = await m.sweep();
+    const next = await nextSweep(m);
     expect(next.held).toBeUndefined();
     expect(next.marked.sort()).toEqual(missing.slice(2).map((a) => a.id).sort());
     expect((await masterRecord(m)).recovery.state).toBe('done');
@@ -220,7 +220,7 @@ describe('holds (rule 4)', () => {
     expect((await masterRecord(m)).recovery.state).toBe('held');
     for (const a of live) expect(await record(m, a.id)).toMatchObject({ status: 'admitted', epoch: again.epoch });
     expect((await m.api.operator('POST', '/master/recovery/release', {})).status).toBe(200);
-    expect((await m.sweep()).marked.sort()).toEqual(missing.map((a) => a.id).sort());
+    expect((await nextSweep(m)).marked.sort()).toEqual(missing.map((a) => a.id).sort());
   });
 
   it('holds marking when a single sweep outside recovery would mark more than the limit (an outage looks like mass death)', async () => {
@@ -233,7 +233,7 @@ describe('holds (rule 4)', () => {
     expect(reports.at(-1)?.held).toMatch(/5 of 6/);
     // They get through again: the hold clears and nobody was marked.
     for (const a of cut) expect((await a.beat(m)).status).toBe(200);
-    const next = await m.sweep();
+    const next = await nextSweep(m);
     expect(next).toMatchObject({ marked: [] });
     expect(next.held).toBeUndefined();
     expect((await masterRecord(m)).recovery.state).toBe('done');

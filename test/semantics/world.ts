@@ -2,6 +2,7 @@
 // that moves the fake clock with sweeps and heartbeats, and stores that let a test step between a
 // commit and its answer.
 import { expect } from 'vitest';
+import { FakeClock } from '../../src/clock.ts';
 import type { SweepReport } from '../../src/registrar.ts';
 import type { AgentRecord, MasterRecord } from '../../src/registry/index.ts';
 import type { Store, Version, Write } from '../../src/store.ts';
@@ -21,6 +22,41 @@ export function interceptCommits(inner: Store, intercept: (writes: Write[], comm
     commit: (writes) => intercept(writes, () => inner.commit(writes)),
     close: () => inner.close(),
   };
+}
+
+/** A fake clock whose sleeps let other work run, so a loop that sleeps on it cannot starve the test. */
+export class YieldingClock extends FakeClock {
+  override async sleep(ms: number): Promise<void> {
+    this.advance(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A store on a fake clock that counts scans, and whose pages can take time (a large registry, a slow store). */
+export interface WorldStore extends Store {
+  /** Time each listed page takes. */
+  scanDelay: number;
+  /** Runs once per listed page, before the page is read (another instance acting meanwhile). */
+  duringScan?: () => Promise<void>;
+  /** Pages listed so far. */
+  lists: number;
+}
+
+export function worldStore(inner: Store, clock: FakeClock): WorldStore {
+  const store: WorldStore = {
+    scanDelay: 0,
+    lists: 0,
+    get: <T>(key: string) => inner.get<T>(key),
+    async list<T>(prefix: string, opts?: { cursor?: string; limit?: number }) {
+      store.lists++;
+      clock.advance(store.scanDelay);
+      await store.duringScan?.();
+      return inner.list<T>(prefix, opts);
+    },
+    commit: (writes) => inner.commit(writes),
+    close: () => inner.close(),
+  };
+  return store;
 }
 
 /** A promise a test opens when it chooses. */
@@ -115,6 +151,13 @@ export async function run(m: TestMaster, ms: number, opts: RunOptions = {}): Pro
     }
   }
   return reports;
+}
+
+/** The next scheduled sweep: the clock moves on to when it is due (an earlier one would skip its scan). */
+export async function nextSweep(m: TestMaster): Promise<SweepReport> {
+  const due = (await masterRecord(m)).lastSweepAt + m.policy.sweepInterval;
+  if (m.clock.now() < due) m.clock.set(due);
+  return m.sweep();
 }
 
 export const marked = (reports: SweepReport[]) => reports.flatMap((r) => r.marked);
