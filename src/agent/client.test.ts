@@ -128,6 +128,18 @@ describe('the agent client', () => {
     expect(master.calls[3]?.body).toEqual({ epoch: 9 });
   });
 
+  it('waits Retry-After when its machine is still held by a live older agent, then registers', async () => {
+    const { agent, master, sleeps } = agentWith((call, n) => {
+      if (n === 1) return { status: 409, body: { error: 'machine-in-use', message: 'in use' }, headers: { 'retry-after': '40' } };
+      if (n === 2) return registered(call);
+      return { status: 410 };
+    }, memoryState(), () => 0.5);
+    expect(await agent.run()).toMatchObject({ reason: 'gone' });
+    expect(master.calls.slice(0, 2).map((c) => c.path)).toEqual(['/api/v1/agents', '/api/v1/agents']);
+    expect(master.calls[1]?.body?.agentId).toBe(master.calls[0]?.body?.agentId); // the same saved identity
+    expect(sleeps[0]).toBe(40_000 + 0.5 * 15_000); // Retry-After, plus jitter of up to an interval
+  });
+
   it('stops and reports on 401 or 403, and never retries them', async () => {
     for (const status of [401, 403]) {
       const { agent, master } = agentWith(() => ({ status, body: { error: 'unauthorized', message: 'invalid join token' } }));

@@ -1,7 +1,8 @@
 // The agent client: registers, keeps its id and secret in a state file (saved before registering,
 // so a retry is idempotent), heartbeats with jitter, and follows DESIGN.md's agent behaviour:
 // backoff with full jitter on 503/429/network errors (honouring Retry-After), a random delay before
-// re-registering on 409, stop on 401/403, shut down on 410.
+// re-registering on 409 reregister, a wait of Retry-After on 409 machine-in-use, stop on 401/403, shut
+// down on 410.
 import { randomSecret, randomId } from '../secrets.ts';
 import type { AgentState, StateFile } from './state.ts';
 
@@ -136,7 +137,14 @@ export function createAgent(opts: AgentOptions) {
       await opts.state.save(state);
     }
     if (state.registered) return reregister(state);
-    const reply = await send('POST', '/api/v1/agents', opts.joinToken, { ...info(), agentId: state.agentId, secret: state.secret });
+    let reply = await send('POST', '/api/v1/agents', opts.joinToken, { ...info(), agentId: state.agentId, secret: state.secret });
+    while (reply.status === 409 && reply.body.error === 'machine-in-use') {
+      // This machine's older agent still looks live: wait until the master would find it overdue.
+      const wait = reply.retryAfter ?? heartbeatMs;
+      log('this machine is registered to an agent that still looks live; retrying', { retryInSeconds: Math.ceil(wait / 1000) });
+      await sleep(wait + random() * heartbeatMs);
+      reply = await send('POST', '/api/v1/agents', opts.joinToken, { ...info(), agentId: state.agentId, secret: state.secret });
+    }
     if (reply.status !== 201) throw new Stop({ reason: 'refused', message: `registration refused (${reply.status}): ${reply.body.message ?? ''}` });
     learn(reply.body);
     state = { ...state, registered: true, epoch: reply.body.epoch as number };
