@@ -1,6 +1,7 @@
 // Rule 5 as seeded simulations (./simulation.ts): no false positives across lease gaps, failovers,
 // a dark API, restarts and clock skew up to maxClockSkew; and a seed that replays its history.
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import type { Policy } from '../../src/registry/index.ts';
 import { defaultPolicy } from '../support/master.ts';
 import { MINUTE, SECOND, simulate, type SimOptions, type SimStats } from './simulation.ts';
@@ -48,5 +49,38 @@ describe('no false positives (rule 5)', () => {
     };
     const totals = await runSeeds([11, 12], { policy, duration: 60 * MINUTE, agents: 12, phases: classic });
     expect(totals.newEpochs).toBeGreaterThan(1);
+  }, 120_000);
+});
+
+describe('no false positives and bounded detection under faults (rules 3, 4, 5)', () => {
+  const faults: Omit<SimOptions, 'seed' | 'policy'> = {
+    duration: 90 * MINUTE,
+    agents: 16,
+    phases: { serve: 0.35, gap: 0.1, failover: 0.1, dark: 0.05, outage: 0.2, slow: 0.15, restart: 0.05 },
+    slowPageMs: 8 * SECOND,
+    partitionsPerMinute: 0.15,
+    massPartitionsPerMinute: 0.02,
+    deathsPerMinute: 0.1,
+    releasesPerMinute: 1,
+  };
+
+  it('store outages shorter than the gap test, slow scans, partitions, deaths, holds and releases: no live agent marked, every dead one found', async () => {
+    const totals = await runSeeds([21, 22, 23, 24], { ...faults, policy: defaultPolicy() });
+    expect(totals.outages).toBeGreaterThan(5);
+    expect(totals.slowSweeps).toBeGreaterThan(5);
+    expect(totals.partitions).toBeGreaterThan(5);
+    expect(totals.deaths).toBeGreaterThan(3);
+    expect(totals.detected).toBeGreaterThan(3);
+    expect(totals.revivals).toBeGreaterThan(3);
+    expect(totals.holds).toBeGreaterThan(3);
+    expect(totals.releases).toBeGreaterThan(1);
+    expect(totals.skipped).toBeGreaterThan(100);
+  }, 120_000);
+
+  it('with Lambda’s timings (a sweep every 15 s, a 150 s lease)', async () => {
+    const policy = loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda').policy;
+    const totals = await runSeeds([31, 32], { ...faults, policy });
+    expect(totals.outages).toBeGreaterThan(3);
+    expect(totals.detected).toBeGreaterThan(1);
   }, 120_000);
 });

@@ -37,7 +37,9 @@ export interface SimOptions {
   /** Chance per minute that a few agents are cut off (a partition) for up to `partitionMax`. */
   partitionsPerMinute?: number;
   partitionMax?: number;
-  /** Chance per minute that one agent dies for good. */
+  /** Chance per minute that most of the fleet (60%) is cut off for minutes: enough to trip the guard. */
+  massPartitionsPerMinute?: number;
+  /** Chance per minute that one agent dies; once marked, it comes back after a while and re-registers. */
   deathsPerMinute?: number;
   /** Chance per minute that a held master is released by an operator. */
   releasesPerMinute?: number;
@@ -56,6 +58,8 @@ export interface SimStats {
   partitions: number;
   deaths: number;
   detected: number;
+  revivals: number;
+  massPartitions: number;
   releases: number;
   slowSweeps: number;
 }
@@ -80,7 +84,11 @@ interface SimAgent {
   /** World time of its last 2xx. */
   lastOkAt: number;
   diedAt?: number;
+  /** A dead agent, once marked, comes back then (its machine repaired). */
+  reviveAt?: number;
   cutUntil: number;
+  /** Cut off by a partition since its last 2xx: rule 5 no longer protects it, only its silence does. */
+  cutSinceOk: boolean;
   marked: boolean;
 }
 
@@ -126,7 +134,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   const violate = (what: string): void => void violations.push(`seed ${seed}, ${t()}: ${what}`);
   const stats: SimStats = {
     newEpochs: 0, gaps: 0, restarts: 0, reregistrations: 0, heartbeats: 0, sweeps: 0, skipped: 0, holds: 0,
-    outages: 0, partitions: 0, deaths: 0, detected: 0, releases: 0, slowSweeps: 0,
+    outages: 0, partitions: 0, deaths: 0, detected: 0, revivals: 0, massPartitions: 0, releases: 0, slowSweeps: 0,
   };
 
   // The world's phase decides what the store and the API do.
@@ -143,7 +151,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   });
   let instanceCount = 0;
   const instance = (): Instance => {
-    const offset = random.between(-skew, skew);
+    const offset = Math.round(random.between(-skew, skew)); // clocks tell whole milliseconds
     const entropy = seededEntropy(prng(random.int(2 ** 31)));
     return {
       name: `m${++instanceCount}`,
@@ -167,10 +175,13 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     a.marked = true;
     if (a.diedAt !== undefined) {
       stats.detected++;
+      a.reviveAt = world.now() + random.between(MINUTE, 5 * MINUTE);
       return;
     }
-    const silentFor = world.now() - Math.max(a.lastOkAt, servedSince);
-    if (silentFor < p.agentTimeout) {
+    // An agent that always got through while a master served is never marked (rule 5); one cut off
+    // by a partition may be, but never before it has been silent for the agent timeout.
+    const silentFor = world.now() - (a.cutSinceOk ? a.lastOkAt : Math.max(a.lastOkAt, servedSince));
+    if (silentFor < p.agentTimeout - 2 * skew) {
       violate(`false positive: ${a.name} marked by ${by} after ${(silentFor / SECOND).toFixed(1)}s of silence (agent timeout ${p.agentTimeout / SECOND}s)`);
     }
   };
@@ -182,7 +193,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     try {
       const report: SweepReport = await i.registrar.sweep();
       stats.sweeps++;
-      if ((report.outcome as string) === 'skipped') stats.skipped++;
+      if (report.outcome === 'skipped') stats.skipped++;
       if (report.step === 'new-epoch') stats.newEpochs++;
       if (report.step === 'gap') stats.gaps++;
       if (report.held) stats.holds++;
@@ -210,6 +221,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     const unreachable = phase.kind === 'dark' || world.now() < a.cutUntil;
     try {
       if (unreachable) {
+        if (phase.kind !== 'dark') a.cutSinceOk = true;
         note(`${a.name} ${op} -> network error`);
         a.nextAt = world.now() + backoff;
         return;
@@ -225,6 +237,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       }
       note(`${a.name} ${op} via ${via.name} -> 200 e${a.epoch}`);
       a.lastOkAt = world.now();
+      a.cutSinceOk = false;
       a.marked = false;
       a.nextAt = world.now() + beat;
     } catch (err) {
@@ -249,7 +262,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   for (let n = 0; n < o.agents; n++) {
     const name = `a${n}`;
     const { record, secret, epoch } = await random.pick(instances).registrar.register({ info: info({ name }), by: 'join' });
-    const a: SimAgent = { name, id: record.id, secret, epoch, nextAt: world.now() + random.between(0, p.heartbeatInterval), busy: false, mustReregister: false, lastOkAt: world.now(), cutUntil: 0, marked: false };
+    const a: SimAgent = { name, id: record.id, secret, epoch, nextAt: world.now() + random.between(0, p.heartbeatInterval), busy: false, mustReregister: false, lastOkAt: world.now(), cutUntil: 0, cutSinceOk: false, marked: false };
     agents.push(a);
     byId.set(a.id, a);
     note(`${name} registered e${epoch}`);
@@ -286,6 +299,38 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     void promise.finally(() => inFlight.delete(promise));
   };
 
+  /**
+   * Bounded detection (rule 5): a dead agent is marked within the bound of service, counted from the
+   * latest of its last 2xx, the end of the last time no master served, the close of a window it
+   * missed, and the last moment a hold covered it. Holds cover agents that missed the window (a
+   * window hold) or silent ones (a liveness hold); current-epoch agents are never exempt from a
+   * window hold.
+   */
+  let livenessHeldAt = Number.NEGATIVE_INFINITY;
+  let windowHeldAt = Number.NEGATIVE_INFINITY;
+  async function checkDetection(now: number) {
+    await readMaster();
+    if (!master) return;
+    const { recovery } = master;
+    if (recovery.livenessHold) livenessHeldAt = now;
+    if (recovery.windowHold || (recovery.state === 'recovering' && (recovery.deadline ?? 0) > now)) windowHeldAt = now;
+    const bound = p.agentTimeout + p.livenessGranularity + p.sweepInterval + 2 * skew + 2 * STEP + 2 * (o.slowPageMs ?? 0);
+    for (const a of agents) {
+      if (a.diedAt === undefined || a.marked) continue;
+      const r = (await store.inner.get<AgentRecord>(`agents/${a.id}`))?.value;
+      if (r?.status !== 'admitted') {
+        a.marked = true;
+        continue;
+      }
+      const missedWindow = r.epoch !== master.epoch;
+      const from = Math.max(a.lastOkAt, servedSince, livenessHeldAt, missedWindow ? windowHeldAt : Number.NEGATIVE_INFINITY);
+      if (now - from > bound) {
+        violate(`missed detection: ${a.name} dead since ${((a.diedAt - start) / SECOND).toFixed(1)}s, silent for ${((now - from) / SECOND).toFixed(1)}s of service, still admitted (${recovery.state})`);
+        a.marked = true; // one report per agent
+      }
+    }
+  }
+
   const end = start + o.duration;
   while (world.now() < end || inFlight.size > 0) {
     world.advance(STEP);
@@ -315,9 +360,25 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
         if (cut.length > 0) note(`partition: ${cut.map((a) => a.name).join(',')} until ${((until - start) / SECOND).toFixed(1)}s`);
         stats.partitions++;
       }
+      if (random.next() < perStep(o.massPartitionsPerMinute)) {
+        const cut = agents.filter((a) => a.diedAt === undefined && random.next() < 0.6);
+        const until = now + random.between(2 * MINUTE, 12 * MINUTE);
+        for (const a of cut) a.cutUntil = until;
+        note(`mass partition: ${cut.length} agents until ${((until - start) / SECOND).toFixed(1)}s`);
+        stats.massPartitions++;
+      }
+      for (const a of agents) {
+        if (a.reviveAt !== undefined && now >= a.reviveAt) {
+          a.diedAt = undefined;
+          a.reviveAt = undefined;
+          a.nextAt = now;
+          stats.revivals++;
+          note(`${a.name} comes back`);
+        }
+      }
       if (random.next() < perStep(o.deathsPerMinute)) {
         const alive = agents.filter((a) => a.diedAt === undefined);
-        if (alive.length > o.agents / 2) {
+        if (alive.length > 0.75 * o.agents) {
           const a = random.pick(alive);
           a.diedAt = now;
           stats.deaths++;
@@ -343,26 +404,6 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
     }
     await settle();
     if (Math.floor(now / SECOND) !== Math.floor((now - STEP) / SECOND)) await checkDetection(now);
-  }
-
-  /** Bounded detection: a dead agent outside windows and holds is marked in time. */
-  async function checkDetection(now: number) {
-    await readMaster();
-    if (master?.recovery.state !== 'done' || (master as { livenessHold?: unknown }).livenessHold) return;
-    const bound = p.agentTimeout + p.livenessGranularity + p.sweepInterval + 2 * skew + 2 * STEP + (o.slowPageMs ?? 0) * 2;
-    for (const a of agents) {
-      if (a.diedAt === undefined || a.marked) continue;
-      const from = Math.max(a.lastOkAt, servedSince, master.recovery.deadline ?? 0, master.recovery.releasedAt ?? 0);
-      if (now - from > bound + p.sweepInterval) {
-        const r = (await store.inner.get<AgentRecord>(`agents/${a.id}`))?.value;
-        if (r?.status !== 'admitted') {
-          a.marked = true;
-          continue;
-        }
-        violate(`missed detection: ${a.name} dead since ${((a.diedAt - start) / SECOND).toFixed(1)}s, silent ${((now - from) / SECOND).toFixed(1)}s, still admitted`);
-        a.marked = true; // one report per agent
-      }
-    }
   }
 
   const digest = createHash('sha256').update(history.join('\n')).digest('hex');
