@@ -33,6 +33,8 @@ export interface Store {
   /** All or nothing; resolves to the versions of the keys it put. */
   commit(writes: Write[]): Promise<Record<string, Version>>;
   close(): Promise<void>;
+  /** Why the store cannot be trusted with writes any more (until the process restarts), if it cannot. */
+  problem?(): string | undefined;
 }
 
 export const STORE_LIMITS = {

@@ -28,7 +28,7 @@ function decode<T>(key: string, raw: string): Item<T> {
 }
 
 export async function openLevelDb(location: string): Promise<Db> {
-  await mkdir(location, { recursive: true });
+  await mkdir(location, { recursive: true, mode: 0o700 }); // agents' secret hashes and, beside them, tokens
   const db: Db = new ClassicLevel(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   try {
     await db.open();
@@ -46,6 +46,8 @@ export async function openLevelDb(location: string): Promise<Db> {
 
 export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Store> {
   const db = opts.db ?? (await openLevelDb(opts.location));
+  /** Set by a failed write: LevelDB may still show it after a reopen, so this handle is not trusted. */
+  let failed: string | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const serialized = <R>(fn: () => Promise<R>): Promise<R> => {
     const run = queue.then(fn, fn);
@@ -84,21 +86,28 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     try {
       await db.batch(ops, { sync: true });
     } catch (err) {
-      // We hold the only handle and the commit lock, so the folder now says what happened.
+      // We hold the only handle and the commit lock, so any write the folder shows proves the batch.
       if (await wasApplied(prepared, versions, current)) return versions;
-      throw new StoreUnavailableError(`LevelDB write failed: ${(err as Error).message}`, { cause: err });
+      // LevelDB documents that a failed synced write may still appear after a reopen: unknown.
+      failed = `LevelDB write failed (${(err as Error).message}); restart the master to reopen the store`;
+      throw new StoreUnavailableError(failed, { outcome: 'unknown', cause: err });
     }
     return versions;
   }
 
   async function wasApplied(prepared: PreparedWrite[], versions: Record<string, Version>, before: Map<string, Version | undefined>) {
-    const write = prepared.find(({ write: w }) => !isCheck(w))!.write;
-    const raw = await read(write.key).catch(() => undefined);
-    if (isDelete(write)) return before.get(write.key) !== undefined && raw === undefined;
-    return raw?.startsWith(`${versions[write.key]} `) === true;
+    for (const { write } of prepared) {
+      if (isCheck(write)) continue;
+      const raw = await read(write.key).catch(() => undefined);
+      const shows = isDelete(write) ? before.get(write.key) !== undefined && raw === undefined : raw?.startsWith(`${versions[write.key]} `) === true;
+      if (shows) return true;
+    }
+    return false;
   }
 
   return {
+    problem: () => failed,
+
     async get<T>(key: string) {
       const raw = await read(key);
       return raw === undefined ? undefined : decode<T>(key, raw);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store.ts';
-import { createLevelDbStore } from './index.ts';
+import { createLevelDbStore, openLevelDb } from './index.ts';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -45,6 +45,44 @@ describe('leveldb store', () => {
     const location = await tempDir();
     const store = await createLevelDbStore({ location });
     await expect(createLevelDbStore({ location })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await store.close();
+  });
+
+  it('keeps its data folder private (0700)', async () => {
+    const location = join(await tempDir(), 'data');
+    const store = await createLevelDbStore({ location });
+    await store.close();
+    expect((await stat(location)).mode & 0o777).toBe(0o700);
+  });
+
+  it('reports a failed synced write as an unknown outcome, and says so as a problem until it is reopened', async () => {
+    // LevelDB documents that a failed synced write may still appear after a reopen: nothing can be
+    // promised either way, and the handle is not to be trusted with more writes.
+    const location = await tempDir();
+    const db = await openLevelDb(location);
+    db.batch = (async () => {
+      throw new Error('injected: IO error');
+    }) as unknown as typeof db.batch;
+    const store = await createLevelDbStore({ location, db });
+    expect(store.problem?.()).toBeUndefined();
+    const err = await store.commit([{ key: 'missing', expect: 'any', delete: true }, { key: 'b', expect: 'absent', put: 1 }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).outcome).toBe('unknown');
+    expect(store.problem?.()).toMatch(/LevelDB write failed.*restart/);
+    await store.close();
+  });
+
+  it('proves a write applied from any of its writes, not only the first', async () => {
+    const location = await tempDir();
+    const db = await openLevelDb(location);
+    const batch = db.batch.bind(db);
+    db.batch = (async (...args: Parameters<typeof batch>) => {
+      await batch(...args);
+      throw new Error('injected: IO error after write');
+    }) as unknown as typeof db.batch;
+    const store = await createLevelDbStore({ location, db });
+    const versions = await store.commit([{ key: 'missing', expect: 'any', delete: true }, { key: 'b', expect: 'absent', put: 1 }]);
+    expect((await store.get('b'))?.version).toBe(versions.b);
     await store.close();
   });
 });

@@ -69,6 +69,15 @@ describe('GET /health', () => {
     expect(res.body.warnings.join(' ')).toMatch(/marking is held: 3 of 3/);
   });
 
+  it('answers 503 with the reason when the store can no longer be trusted with writes', async () => {
+    const inner = createMemoryStore();
+    const m = testMaster({ store: { ...inner, problem: () => 'LevelDB write failed (IO error); restart the master to reopen the store' } });
+    await m.sweep();
+    const res = await m.call('GET', '/health');
+    expectError(res, 503, 'unavailable');
+    expect(res.body.message).toMatch(/restart the master/);
+  });
+
   it('answers 503 when the store does not answer', async () => {
     const { m, store } = await troubled();
     store.failure = 'unavailable';

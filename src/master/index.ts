@@ -9,6 +9,7 @@ import type { Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
+import { StoreUnavailableError } from '../store.ts';
 
 export interface MasterDeps {
   registrar: Registrar;
@@ -35,6 +36,9 @@ export function createMaster(deps: MasterDeps): Hono {
   app.route('/api/v1', operatorRoutes(registrar, tokens));
 
   app.get('/health', async (c) => {
+    // A store that failed in a way only a restart mends answers reads but not writes: not healthy.
+    const problem = registrar.core.store.problem?.();
+    if (problem) throw new StoreUnavailableError(problem);
     const { value: master } = await registrar.core.currentMaster({ fresh: true });
     const lapsed = leaseLapsed(master, clock.now(), policy);
     const warnings = [

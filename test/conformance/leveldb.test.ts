@@ -7,8 +7,8 @@ import { testAdapter } from './index.ts';
 
 testAdapter('leveldb', {
   durable: true,
-  // An I/O error before the batch reached the folder is told apart by reading the folder back.
-  faultInjection: { unsent: 'not-applied', checksOnlyRead: true },
+  // An I/O error whose batch the folder does not show may still appear after a reopen: unknown.
+  faultInjection: { checksOnlyRead: true },
   async open() {
     const location = await mkdtemp(join(tmpdir(), 'registrar-leveldb-'));
     const db = await openLevelDb(location);
