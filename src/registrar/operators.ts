@@ -1,8 +1,8 @@
 // The operator API on top of the registrar core: read and list agents, mark gone, drain,
 // deactivate, reactivate, master status, release a hold, export the registry.
 import {
-  deactivateAgent, drainAgent, isPending, isRefusal, markGone, overdueAgents, reactivateAgent, refuse, releaseHold,
-  type Actor, type AgentRecord, type AgentStatus, type MasterRecord,
+  deactivateAgent, drainAgent, isPending, isRefusal, markGone, overdueAgents, reactivateAgent, refuse, releaseHold, summarize,
+  type Actor, type AgentRecord, type AgentStatus, type AgentSummary, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
@@ -95,8 +95,8 @@ export function operatorApi(core: RegistrarCore) {
     async releaseHold(actor: Actor, opts: { dryRun?: boolean } = {}) {
       const first = await core.currentMaster({ fresh: true });
       if (isRefusal(releaseHold(first.value, clock.now(), actor))) throw new RefusedError(refuse('not-held', 'marking is not held'));
-      const agents: AgentRecord[] = [];
-      for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) agents.push(value);
+      const agents: AgentSummary[] = [];
+      for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) agents.push(summarize(value));
       const wouldMarkAt = (master: MasterRecord, now: number) => {
         const released = releaseHold(master, now, actor);
         return isRefusal(released) ? [] : overdueAgents(released, agents, now, core.policy).map((o) => o.agent.id);

@@ -1,7 +1,10 @@
 // The sweeper (DESIGN.md, Semantics 3–6, 10, 14), shared by every runtime: read the registry,
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
-import { actBefore, planSweep, sweptRecently, type AgentRecord, type LeaseStep, type MasterRecord } from '../registry/index.ts';
+import {
+  actBefore, applyMark, planSweep, summarize, sweptRecently,
+  type AgentRecord, type AgentSummary, type LeaseStep, type Mark, type MasterRecord,
+} from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, TOMBSTONE_PREFIX, agentKey, tombstoneKey, type RegistrarCore } from './core.ts';
 
@@ -10,6 +13,9 @@ interface Tombstone {
   id: string;
   prunedAt: number;
 }
+
+/** Marks are read again and written this many at a time, so memory stays bounded however many there are. */
+const MARK_BATCH = 100;
 
 /** Tombstones outlive the records they replace by this factor of the registry's retention (rule 8). */
 const TOMBSTONE_RETENTION_FACTOR = 10;
@@ -75,10 +81,11 @@ export function createSweeper(core: RegistrarCore) {
     if (masterItem && sweptRecently(masterItem.value, now, policy)) {
       return { outcome: 'skipped', epoch: masterItem.value.epoch, marked: [], pruned: [], notes: ['another sweep started less than half an interval ago'] };
     }
-    const agents: AgentRecord[] = [];
+    // Only what judging needs is kept of each record: memory stays small on a large registry.
+    const agents: AgentSummary[] = [];
     const versions = new Map<string, Version>();
     for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
-      agents.push(value);
+      agents.push(summarize(value));
       versions.set(value.id, version);
     }
     const plan = planSweep(masterItem?.value, agents, now, policy);
@@ -97,15 +104,8 @@ export function createSweeper(core: RegistrarCore) {
     const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, marked: [], pruned: [], notes: plan.notes };
     if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
 
-    const requestId = core.entropy.id();
-    const marks = await fenced(
-      plan.marks.map((m) => [{ key: agentKey(m.id), expect: versions.get(m.id)!, put: { ...m, lastRequestId: requestId } }]),
-      fence,
-      plan.master,
-    );
+    const marks = await markAll(plan.marks, versions, now, fence, plan.master);
     report.marked = marks.done;
-    const reasons = new Map(plan.marks.map((m) => [m.id, m.events.at(-1)?.reason]));
-    for (const id of marks.done) log('agent marked unreachable', { agentId: id, reason: reasons.get(id) });
     if (marks.stopped) return { ...report, outcome: marks.stopped };
 
     // A pruned agent leaves a tombstone in the same commit, so its id is never admitted again (rule 8).
@@ -127,6 +127,30 @@ export function createSweeper(core: RegistrarCore) {
     if (cleared.done.length > 0) log('pruned tombstones', { count: cleared.done.length });
     return cleared.stopped ? { ...report, outcome: cleared.stopped } : report;
   };
+
+  /**
+   * Marks agents a batch at a time: each record is read again, and marked only if it is still the
+   * version the scan judged (a heartbeat meanwhile wins); every write expects that version.
+   */
+  async function markAll(marks: Mark[], versions: Map<string, Version>, now: number, fence: Version, master: MasterRecord) {
+    const requestId = core.entropy.id();
+    const done: string[] = [];
+    for (let i = 0; i < marks.length; i += MARK_BATCH) {
+      const batch = marks.slice(i, i + MARK_BATCH);
+      const items = await Promise.all(batch.map((m) => core.readAgent(m.id)));
+      const groups = batch.flatMap((mark, n) => {
+        const item = items[n];
+        if (!item || item.version !== versions.get(mark.id)) return [];
+        return [[{ key: agentKey(mark.id), expect: item.version, put: { ...applyMark(item.value, mark, now), lastRequestId: requestId } }]];
+      });
+      const result = await fenced(groups, fence, master);
+      const reasons = new Map(batch.map((m) => [m.id, m.reason]));
+      for (const id of result.done) log('agent marked unreachable', { agentId: id, reason: reasons.get(id) });
+      done.push(...result.done);
+      if (result.stopped) return { done, stopped: result.stopped };
+    }
+    return { done };
+  }
 
   /** Tombstones past their retention, and the oldest beyond the registry's maximum (rule 8, 14). */
   async function expiredTombstones(now: number): Promise<{ key: string; version: Version }[]> {

@@ -4,20 +4,42 @@ import { markUnreachable } from './agent.ts';
 import { renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseStep } from './master.ts';
 import type { AgentRecord, MarkBudget, MasterRecord, Policy } from './types.ts';
 
+/**
+ * What judging an agent needs: a sweep keeps only this of each record, so that its memory stays
+ * small on a large registry (a Durable Object has 128 MB).
+ */
+export type AgentSummary = Pick<AgentRecord, 'id' | 'status' | 'epoch' | 'lastSeenAt' | 'unreachableAt' | 'goneAt'>;
+
+export const summarize = ({ id, status, epoch, lastSeenAt, unreachableAt, goneAt }: AgentRecord): AgentSummary => ({
+  id, status, epoch, lastSeenAt,
+  ...(unreachableAt === undefined ? {} : { unreachableAt }),
+  ...(goneAt === undefined ? {} : { goneAt }),
+});
+
+/** A verdict of the sweep: this agent is to be marked unreachable, for this reason. */
+export interface Mark {
+  id: string;
+  reason: string;
+}
+
+/** The record a mark makes of the agent's record (as read again by the sweeper). */
+export const applyMark = (record: AgentRecord, mark: Mark, now: number): AgentRecord =>
+  markUnreachable(record, now, { by: 'master', reason: mark.reason });
+
 export interface SweepPlan {
   step: LeaseStep;
   /** To write first, expecting the version read: it carries the lease and any hold. */
   master: MasterRecord;
-  /** New records of agents marked unreachable, oldest lastSeenAt first. */
-  marks: AgentRecord[];
+  /** Agents to mark unreachable, oldest lastSeenAt first. */
+  marks: Mark[];
   /** Records to delete (rule 14). */
-  prune: AgentRecord[];
+  prune: AgentSummary[];
   /** What happened, for the log. */
   notes: string[];
 }
 
 export interface Overdue {
-  agent: AgentRecord;
+  agent: AgentSummary;
   /** When the agent became markable. */
   since: number;
   /** It missed a re-registration window (as opposed to going silent in this epoch). */
@@ -28,7 +50,7 @@ export interface Overdue {
  * Admitted agents the rules allow marking now, ignoring the guard and the rate limit: silent ones in
  * this epoch (rule 2), and agents of an older epoch once no window is open (rule 4).
  */
-export function overdueAgents(master: MasterRecord, agents: AgentRecord[], now: number, p: Policy): Overdue[] {
+export function overdueAgents(master: MasterRecord, agents: AgentSummary[], now: number, p: Policy): Overdue[] {
   const open = windowOpen(master, now);
   const overdue: Overdue[] = [];
   for (const agent of agents) {
@@ -45,7 +67,7 @@ export function overdueAgents(master: MasterRecord, agents: AgentRecord[], now: 
 }
 
 /** Agents not yet re-registered in an open or held window (the API's `pending=true`). */
-export const isPending = (master: MasterRecord, agent: AgentRecord) =>
+export const isPending = (master: MasterRecord, agent: AgentSummary) =>
   agent.status === 'admitted' && agent.epoch !== master.epoch && master.recovery.state !== 'done';
 
 /** The guard of rule 4: too many at once looks like an outage, not mass death. */
@@ -62,7 +84,7 @@ export const trailingPeriod = (p: Pick<Policy, 'livenessGranularity' | 'heartbea
 
 const limitText = (p: Policy) => `limit ${Math.round(p.recoveryUnreachableLimit * 100)}%, minimum ${p.recoveryUnreachableMinimum}`;
 
-export function planSweep(current: MasterRecord | undefined, agents: AgentRecord[], now: number, p: Policy): SweepPlan {
+export function planSweep(current: MasterRecord | undefined, agents: AgentSummary[], now: number, p: Policy): SweepPlan {
   const admitted = agents.filter((a) => a.status === 'admitted').length;
   const highestEpoch = agents.reduce((max, a) => Math.max(max, a.epoch), 0);
   const { master: renewed, step } = renewLease(current, admitted, now, p, highestEpoch);
@@ -119,14 +141,12 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentRecord
   }
   chosen.sort((a, b) => a.agent.lastSeenAt - b.agent.lastSeenAt || a.since - b.since);
 
-  const marks = chosen.map((o) =>
-    markUnreachable(o.agent, now, {
-      by: 'master',
-      reason: o.missedWindow
-        ? `did not re-register within the window after epoch ${renewed.epoch} began`
-        : `no heartbeat since ${new Date(o.agent.lastSeenAt).toISOString()}`,
-    }),
-  );
+  const marks = chosen.map((o) => ({
+    id: o.agent.id,
+    reason: o.missedWindow
+      ? `did not re-register within the window after epoch ${renewed.epoch} began`
+      : `no heartbeat since ${new Date(o.agent.lastSeenAt).toISOString()}`,
+  }));
   // Marks an operator released are not counted: the guard would otherwise trip again at once.
   const counted = marks.length - chosen.filter(isReleased).length;
   const recentMarks = counted > 0 ? [...recent, { at: now, count: counted }] : recent;
@@ -149,9 +169,9 @@ function limitRate(chosen: Overdue[], released: Overdue[], budget: MarkBudget | 
 }
 
 /** Rule 14: unreachable and gone records older than the retention, then the oldest beyond the maximum. */
-export function planPrune(agents: AgentRecord[], marks: AgentRecord[], now: number, p: Policy): AgentRecord[] {
+export function planPrune(agents: AgentSummary[], marks: Mark[], now: number, p: Policy): AgentSummary[] {
   const marked = new Set(marks.map((m) => m.id));
-  const endedAt = (a: AgentRecord) => (a.status === 'gone' ? a.goneAt : a.unreachableAt) ?? a.lastSeenAt;
+  const endedAt = (a: AgentSummary) => (a.status === 'gone' ? a.goneAt : a.unreachableAt) ?? a.lastSeenAt;
   const ended = agents
     .filter((a) => a.status !== 'admitted' && !marked.has(a.id))
     .sort((a, b) => endedAt(a) - endedAt(b));
