@@ -6,6 +6,7 @@ import type { DurableObjectId, DurableObjectState } from '@cloudflare/workers-ty
 import { createDurableObjectStore } from '../adapters/durable-objects/index.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens } from './config.ts';
+import { refuseEarly } from './master/gate.ts';
 import { createMaster } from './master/index.ts';
 import type { Policy } from './registry/index.ts';
 import { createRegistrar, type Registrar } from './registrar.ts';
@@ -24,6 +25,9 @@ const log = consoleJsonLog;
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    // One object serves every request: what the master would refuse anyway never reaches it.
+    const refused = refuseEarly(request);
+    if (refused) return refused;
     const registry = env.REGISTRY.get(env.REGISTRY.idFromName('registry'));
     try {
       return await registry.fetch(request);
@@ -60,14 +64,15 @@ export class Registry extends DurableObject<Env> {
     return serving.app.fetch(request);
   }
 
-  /** The sweeper: one sweep, then the next alarm. */
+  /** The sweeper: one sweep, then the next alarm an interval after this one started (start to start). */
   async alarm(): Promise<void> {
     const serving = this.#serving;
     if ('problem' in serving) return;
+    const started = Date.now();
     try {
       await sweepAndLog(serving.registrar, log, 'alarm').catch(() => {}); // logged; the next alarm retries
     } finally {
-      await this.ctx.storage.setAlarm(Date.now() + serving.policy.sweepInterval);
+      await this.ctx.storage.setAlarm(Math.max(Date.now(), started + serving.policy.sweepInterval));
     }
   }
 }

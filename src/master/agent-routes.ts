@@ -37,8 +37,9 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
 
   app.post('/:agentId/reregister', async (c) => {
     const secret = agentSecret(c, tokens);
+    const id = agentIdParam(c);
     const b = await body(c, reregisterBody);
-    const { record, epoch, secret: rotated } = await registrar.reregister(agentIdParam(c), secret, {
+    const { record, epoch, secret: rotated } = await registrar.reregister(id, secret, {
       info: infoOf(b),
       ...(b.rotateSecret ? { rotateSecret: true } : {}),
     });
@@ -47,8 +48,9 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
 
   app.post('/:agentId/heartbeat', async (c) => {
     const secret = agentSecret(c, tokens);
+    const id = agentIdParam(c);
     const b = await body(c, heartbeatBody);
-    const { epoch, instructions } = await registrar.heartbeat(agentIdParam(c), secret, {
+    const { epoch, instructions } = await registrar.heartbeat(id, secret, {
       epoch: b.epoch,
       ...(b.drained ? { drained: true } : {}),
     });
