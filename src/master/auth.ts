@@ -26,6 +26,12 @@ function labelOf(tokens: Token[], presented: string): string | undefined {
 
 export type Kind = 'join' | 'operator';
 
+/** The operator token's label when the request presents one, without refusing anything. */
+export function operatorLabel(c: Context, tokens: Tokens): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+  return m ? labelOf(tokens.operator, m[1]!) : undefined;
+}
+
 /** Requires a token of one kind; a token of the other kind is a 403, anything else a 401. Returns its label. */
 export function requireToken(c: Context, tokens: Tokens, kind: Kind): string {
   const presented = bearer(c);

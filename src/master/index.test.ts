@@ -47,7 +47,23 @@ describe('GET /health', () => {
     const m = await servingMaster();
     const res = await m.call('GET', '/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'serving', epoch: 1, recovery: 'done', held: false, leaseLapsed: false, warnings: [] });
+    expect(res.body).toEqual({ status: 'serving', recovery: 'done', held: false, leaseLapsed: false, warnings: [] });
+    const operator = await m.call('GET', '/health', { token: OPERATOR });
+    expect(operator.body).toMatchObject({ status: 'serving', epoch: 1, recovery: 'done', held: false, warnings: [] });
+  });
+
+  it('answers from the master record cached for at most maxClockSkew, not a store read per call', async () => {
+    let reads = 0;
+    const inner = createMemoryStore();
+    const m = testMaster({ store: { ...inner, get: (key) => (reads++, inner.get(key)) } });
+    await m.sweep();
+    reads = 0;
+    for (let i = 0; i < 20; i++) expect((await m.call('GET', '/health')).status).toBe(200);
+    const cached = reads;
+    expect(cached).toBeLessThanOrEqual(1);
+    m.clock.advance(m.policy.maxClockSkew + 1);
+    await m.call('GET', '/health');
+    expect(reads).toBe(cached + 1);
   });
 
   it('says when the lease has lapsed: no sweeper runs, failure detection has stopped', async () => {
@@ -61,12 +77,14 @@ describe('GET /health', () => {
     expect((await m.call('GET', '/health')).body.leaseLapsed).toBe(false);
   });
 
-  it('says when marking is held', async () => {
+  it('says when marking is held; why, and how many, only to operators', async () => {
     const { m } = await heldMaster(3);
     const res = await m.call('GET', '/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ held: true, recovery: 'held' });
-    expect(res.body.warnings.join(' ')).toMatch(/marking is held: 3 of 3/);
+    expect(res.body).toMatchObject({ held: true, recovery: 'held', warnings: ['marking is held'] });
+    expect(JSON.stringify(res.body)).not.toMatch(/3 of 3/);
+    const operator = await m.call('GET', '/health', { token: OPERATOR });
+    expect(operator.body.warnings.join(' ')).toMatch(/marking is held: 3 of 3/);
   });
 
   it('answers 503 with the reason when the store can no longer be trusted with writes', async () => {
@@ -81,6 +99,7 @@ describe('GET /health', () => {
   it('answers 503 when the store does not answer', async () => {
     const { m, store } = await troubled();
     store.failure = 'unavailable';
+    m.clock.advance(m.policy.maxClockSkew + 1); // longer than the master record is cached
     const res = await m.call('GET', '/health');
     expectError(res, 503, 'unavailable');
     expect(res.headers.get('retry-after')).toBeTruthy();
@@ -246,6 +265,7 @@ describe('a store in trouble', () => {
     const { m, store, a } = await troubled();
     const before = await dump(store);
     store.failure = 'unavailable';
+    m.clock.advance(m.policy.maxClockSkew + 1); // longer than the master record is cached
     const res = await call(m, a);
     expectError(res, 503, 'unavailable');
     expect(Number(res.headers.get('retry-after'))).toBe(Math.ceil(m.policy.sweepInterval / 1000));

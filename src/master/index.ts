@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { leaseLapsed } from '../registry/index.ts';
 import type { Log, Registrar } from '../registrar.ts';
 import { agentRoutes } from './agent-routes.ts';
-import type { Tokens } from './auth.ts';
+import { operatorLabel, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
@@ -39,21 +39,18 @@ export function createMaster(deps: MasterDeps): Hono {
     // A store that failed in a way only a restart mends answers reads but not writes: not healthy.
     const problem = registrar.core.store.problem?.();
     if (problem) throw new StoreUnavailableError(problem);
-    const { value: master } = await registrar.core.currentMaster({ fresh: true });
+    // The cached master (at most maxClockSkew old): polling /health costs the store little.
+    const { value: master } = await registrar.core.currentMaster();
     const lapsed = leaseLapsed(master, clock.now(), policy);
+    const held = master.recovery.state === 'held';
+    // Anyone may ask whether the master serves; why marking is held, and how many, is for operators.
+    const operator = operatorLabel(c, tokens) !== undefined;
     const warnings = [
-      ...(master.recovery.state === 'held' ? [`marking is held: ${master.recovery.heldReason}`] : []),
+      ...(held ? [operator ? `marking is held: ${master.recovery.heldReason}` : 'marking is held'] : []),
       ...(lapsed ? ['the master lease has lapsed: no sweeper is running, so failure detection has stopped'] : []),
     ];
-    return c.json({
-      status: 'serving',
-      epoch: master.epoch,
-      recovery: master.recovery.state,
-      held: master.recovery.state === 'held',
-      leaseLapsed: lapsed,
-      leaseExpiresAt: master.leaseExpiresAt,
-      warnings,
-    });
+    const details = operator ? { epoch: master.epoch, leaseExpiresAt: master.leaseExpiresAt } : {};
+    return c.json({ status: 'serving', recovery: master.recovery.state, held, leaseLapsed: lapsed, ...details, warnings });
   });
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path}` }, 404));

@@ -68,6 +68,8 @@ export interface RegistrarCore {
   entropy: Entropy;
   withRetry<R>(fn: () => Promise<R>): Promise<R>;
   currentMaster(opts?: { fresh?: boolean }): Promise<Item<MasterRecord>>;
+  /** This instance wrote the master record: its cache holds the new one. */
+  rememberMaster(item: Item<MasterRecord>): void;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
   changeAgent(id: string, decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>): Promise<Change>;
   scan<T>(prefix: string, pageSize?: number): AsyncGenerator<Item<T>>;
@@ -104,6 +106,10 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
     cachedMaster = { item, readAt: now };
     return item;
   }
+
+  const rememberMaster = (item: Item<MasterRecord>) => {
+    cachedMaster = { item, readAt: clock.now() };
+  };
 
   const readAgent = (id: string) => withRetry(() => store.get<AgentRecord>(agentKey(id)));
 
@@ -160,5 +166,5 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   const scan = <T>(prefix: string, pageSize = 1000) =>
     listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
 
-  return { store, clock, policy, log, entropy, withRetry, currentMaster, readAgent, changeAgent, scan };
+  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, scan };
 }

@@ -95,6 +95,7 @@ export function createSweeper(core: RegistrarCore) {
         store.commit([{ key: MASTER_KEY, expect: masterItem?.version ?? 'absent', put: plan.master }]),
       );
       fence = written[MASTER_KEY]!;
+      core.rememberMaster({ key: MASTER_KEY, value: plan.master, version: fence });
     } catch (err) {
       if (err instanceof ConflictError) return { outcome: 'lost', marked: [], pruned: [], notes: ['another sweeper wrote the master record first'] };
       if (err instanceof StoreUnavailableError) log('sweep: master write failed', { error: err.message, outcome: err.outcome });
