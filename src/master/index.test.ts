@@ -55,7 +55,11 @@ describe('GET /health', () => {
   it('answers from the master record cached for at most maxClockSkew, not a store read per call', async () => {
     let reads = 0;
     const inner = createMemoryStore();
-    const m = testMaster({ store: { ...inner, get: (key) => (reads++, inner.get(key)) } });
+    const counting = <T>(key: string) => {
+      reads++;
+      return inner.get<T>(key);
+    };
+    const m = testMaster({ store: { ...inner, get: counting } });
     await m.sweep();
     reads = 0;
     for (let i = 0; i < 20; i++) expect((await m.call('GET', '/health')).status).toBe(200);
