@@ -1,11 +1,15 @@
 // Turns a commit into one DynamoDB request and settles its outcome.
 //
-// A single put with an expectation is a PutItem (the heartbeat path); everything else (several writes,
-// a delete, a check, an 'any' put) is one TransactWriteItems with a ClientRequestToken. Both can be sent
-// again unchanged after a failure that may have applied them:
-// - the transaction, because DynamoDB answers a replay of an applied token with success (10 minutes);
+// A single put on an expected version is a PutItem (the heartbeat path); everything else (several
+// writes, a delete, a check, an 'any' or 'absent' put) is one TransactWriteItems with a
+// ClientRequestToken. Both can be sent again unchanged after a failure that may have applied them:
+// - the transaction, because DynamoDB answers a replay of an applied token with success (10 minutes)
+//   and applies nothing again;
 // - the PutItem, because a failed condition returns the item (ReturnValuesOnConditionCheckFailure) and
-//   our version there, new for this commit, proves the first attempt applied.
+//   our version there, new for this commit, proves the first attempt applied. Its condition names a
+//   version that is never written again, so a replay can never pass it a second time.
+// An 'absent' put is never a PutItem: if it applied, lost its answer, and the key was deleted before
+// the retry, the condition would hold again and the retry would bring back the deleted version.
 // A condition that fails once a PutItem may already have applied proves nothing (someone may have
 // overwritten our write), so that case is an unknown outcome, never a conflict.
 import { randomUUID } from 'node:crypto';
@@ -40,7 +44,8 @@ export async function writeCommit(
   client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>,
 ): Promise<void> {
   const [first] = prepared;
-  const request = prepared.length === 1 && isPut(first!.write) && first!.write.expect !== 'any'
+  const { expect } = first!.write;
+  const request = prepared.length === 1 && isPut(first!.write) && expect !== 'any' && expect !== 'absent'
     ? putItem(client, table, first!, versions)
     : transaction(client, table, prepared, versions);
   await settle(request);

@@ -8,7 +8,7 @@ import {
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
 import { classify } from './errors.ts';
-import { StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
+import { ConflictError, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
 
 describe('DynamoDB errors', () => {
   const $metadata = { httpStatusCode: 400 };
@@ -111,13 +111,14 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
 
   describe('settling unknown outcomes', () => {
     /**
-     * Lets the next PutItem reach DynamoDB, runs `meanwhile` (another writer), then fails the response
-     * with a timeout: placed at the deserialize step, inside the SDK's retry loop. Returns whether it fired.
+     * Lets the next write (PutItem or TransactWriteItems) reach DynamoDB, runs `meanwhile` (another
+     * writer), then fails the response with a timeout: placed at the deserialize step, inside the SDK's
+     * retry loop. Returns whether it fired.
      */
-    const timeoutAfterNextPut = (client: DynamoDBClient, meanwhile: () => Promise<void> = async () => {}) => {
+    const timeoutAfterNextWrite = (client: DynamoDBClient, meanwhile: () => Promise<void> = async () => {}) => {
       let armed = true;
       const fault = <A, R>(next: (args: A) => Promise<R>, context: { commandName?: string }) => async (args: A): Promise<R> => {
-        if (!armed || context.commandName !== 'PutItemCommand') return next(args);
+        if (!armed || !['PutItemCommand', 'TransactWriteItemsCommand'].includes(context.commandName ?? '')) return next(args);
         armed = false;
         await next(args);
         await meanwhile();
@@ -135,7 +136,7 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
     it("settles the SDK's own retry of an applied put as a success", async () => {
       const { client, store } = await openTable({ maxAttempts: 3 });
       const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
-      const fired = timeoutAfterNextPut(client);
+      const fired = timeoutAfterNextWrite(client);
       const versions = await store.commit([{ key: 'a', expect: v0, put: 1 }]);
       expect(fired()).toBe(true);
       expect(await store.get('a')).toEqual({ key: 'a', value: 1, version: versions.a });
@@ -145,13 +146,41 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
       const { client, table, store } = await openTable({ maxAttempts: 3 });
       const other = createDynamoDbStore({ client: connect(), table });
       const v0 = (await store.commit([{ key: 'a', expect: 'absent', put: 0 }])).a!;
-      const fired = timeoutAfterNextPut(client, overwrite(other));
+      const fired = timeoutAfterNextWrite(client, overwrite(other));
       const err = await store.commit([{ key: 'a', expect: v0, put: 1 }]).catch((e: unknown) => e);
       expect(fired()).toBe(true);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as StoreUnavailableError).outcome).toBe('unknown');
       expect((await store.get('a'))?.value).toBe('someone else');
     });
+
+    /** Another writer who read our create and deleted it; returns the version it deleted. */
+    const deleteIt = (store: Store, seen: (version: string) => void) => async () => {
+      const item = await store.get('a');
+      seen(item!.version);
+      await store.commit([{ key: 'a', expect: item!.version, delete: true }]);
+    };
+
+    // A lost 'absent' create, deleted before the retry: a plain conditional PutItem would pass its
+    // condition again and bring back the deleted version. Retried by the SDK (maxAttempts 3) or by the
+    // adapter's own replay (maxAttempts 1).
+    for (const maxAttempts of [3, 1]) {
+      it(`never brings back a deleted version when a lost 'absent' create is sent again (maxAttempts ${maxAttempts})`, async () => {
+        const { client, table, store } = await openTable({ maxAttempts });
+        const other = createDynamoDbStore({ client: connect(), table });
+        let deleted: string | undefined;
+        const fired = timeoutAfterNextWrite(client, deleteIt(other, (v) => {
+          deleted = v;
+        }));
+        const outcome = await store.commit([{ key: 'a', expect: 'absent', put: 1 }]).then((ok) => ({ ok }), (err: unknown) => ({ err }));
+        expect(fired()).toBe(true);
+        // The replay carries the first attempt's token: DynamoDB says it applied, and applies nothing.
+        expect(outcome).toEqual({ ok: { a: deleted } });
+        expect(await store.get('a'), 'the deleted version came back').toBeUndefined();
+        const stale = await store.commit([{ key: 'a', expect: deleted!, put: 2 }]).catch((e: unknown) => e);
+        expect(stale).toBeInstanceOf(ConflictError);
+      });
+    }
 
     it('replays a lost transaction with its token: applied once, reported once', async () => {
       const { client, store } = await openTable({ maxAttempts: 1 });
