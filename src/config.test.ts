@@ -11,8 +11,9 @@ describe('configuration', () => {
     expect(c.policy).toEqual({
       heartbeatInterval: 15 * S, agentTimeout: 75 * S, livenessGranularity: 60 * S, masterLease: 30 * S,
       reregisterTimeout: 600 * S, sweepInterval: 5 * S, maxClockSkew: 2 * S, recoveryUnreachableLimit: 0.5,
-      recoveryUnreachableMinimum: 3, registryRetention: 14 * 86_400 * S, registryMaxEntries: 102_400,
+      recoveryUnreachableMinimum: 3, registryRetention: 14 * 86_400 * S, registryMaxEntries: 102_400, maxAgents: 100_000,
     });
+    expect(c.registrationRateLimit).toEqual({ count: 100, per: S });
     expect(c.joinTokens).toBeUndefined();
   });
 

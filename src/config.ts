@@ -29,6 +29,8 @@ export interface Config {
   /** The address the Node server listens on. */
   host: string;
   store: StoreSpec;
+  /** Registrations per join-token label per instance (429 beyond it). */
+  registrationRateLimit: { count: number; per: number };
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
   joinTokens?: Token[];
   operatorTokens?: Token[];
@@ -133,7 +135,8 @@ const KNOWN = new Set([
   'PORT', 'REGISTRAR_HOST', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
-  'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES',
+  'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES', 'REGISTRAR_MAX_AGENTS',
+  'REGISTRAR_REGISTRATION_RATE_LIMIT',
 ]);
 
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
@@ -161,6 +164,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     ...(rate ? { unreachableRateLimit: parseRate('REGISTRAR_UNREACHABLE_RATE_LIMIT', rate) } : {}),
     registryRetention: duration('REGISTRAR_REGISTRY_RETENTION', '14d'),
     registryMaxEntries: parseCount('REGISTRAR_REGISTRY_MAX_ENTRIES', get('REGISTRAR_REGISTRY_MAX_ENTRIES', '102400'), 1),
+    maxAgents: parseCount('REGISTRAR_MAX_AGENTS', get('REGISTRAR_MAX_AGENTS', '100000'), 1),
   };
   const problem = leaseProblem(policy);
   if (problem) throw new ConfigError(`REGISTRAR_MASTER_LEASE: ${problem}`);
@@ -180,6 +184,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   return {
     port,
     host: get('REGISTRAR_HOST', '0.0.0.0'),
+    registrationRateLimit: parseRate('REGISTRAR_REGISTRATION_RATE_LIMIT', get('REGISTRAR_REGISTRATION_RATE_LIMIT', '100/1s')),
     store,
     policy,
     ...(join ? { joinTokens } : {}),

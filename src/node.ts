@@ -21,7 +21,7 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
   const tokens = config.store.kind === 'leveldb' ? await localTokens(config, config.store.path, log) : requireTokens(config);
   const store = await openStore(config.store);
   const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
-  const app = createMaster({ registrar, tokens, log });
+  const app = createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit });
 
   // The API answers 503 until a master record exists; the first sweep writes it.
   await sweepAndLog(registrar, log, 'start').catch(() => {});

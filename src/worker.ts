@@ -85,7 +85,7 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     const tokens = requireTokens(config);
     const store = createDurableObjectStore(ctx.storage);
     const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
-    return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log }), firstSweep: firstSweep(registrar, log) };
+    return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     log('registrar is not configured: answering 503 to every request', {

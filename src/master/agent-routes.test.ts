@@ -1,6 +1,6 @@
 // The agent protocol over HTTP, driven as DESIGN.md's "HTTP API (v1)" writes it.
 import { describe, expect, it } from 'vitest';
-import { JOIN, OPERATOR, testMaster } from '../../test/support/master.ts';
+import { JOIN, JOIN_RACK_9, OPERATOR, testMaster } from '../../test/support/master.ts';
 import { dump, expectError, failover, registerAgent, serve, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
 
 const CHOSEN_ID = '3f1c2a4e-8b7d-4c1a-9e2f-5a6b7c8d9e0f';
@@ -10,6 +10,42 @@ const OTHER_SECRET = 'Z'.repeat(43);
 const agentPath = (id: string, action = '') => `/api/v1/agents/${id}${action ? `/${action}` : ''}`;
 const leave = (m: TestMaster, id: string, token: string) => m.call('DELETE', agentPath(id), { token });
 const record = async (m: TestMaster, id: string) => (await m.store.get<any>(`agents/${id}`))?.value;
+
+describe('bounded registration', () => {
+  it('refuses an agent whose info is over 4 KiB with 400, and writes nothing', async () => {
+    const m = await servingMaster();
+    const before = await dump(m.store);
+    const attributes = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, 'v'.repeat(600)]));
+    expectError(await m.api.register({ hostname: 'big', attributes }), 400, 'bad_request');
+    expect(await dump(m.store)).toEqual(before);
+    const fits = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, 'v'.repeat(600)]));
+    expect((await m.api.register({ hostname: 'fits', attributes: fits })).status).toBe(201);
+  });
+
+  it('rate-limits registrations per join-token label with 429 and Retry-After', async () => {
+    const m = await servingMaster({ registrationRateLimit: { count: 3, per: 10_000 } });
+    for (let i = 0; i < 3; i++) expect((await m.api.register({ hostname: `h${i}` })).status).toBe(201);
+    const limited = await m.api.register({ hostname: 'h3' });
+    expectError(limited, 429, 'rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another label has its own budget; time refills this one.
+    expect((await m.call('POST', '/api/v1/agents', { token: JOIN_RACK_9, body: { hostname: 'r9' } })).status).toBe(201);
+    m.clock.advance(Number(limited.headers.get('retry-after')) * 1000);
+    expect((await m.api.register({ hostname: 'h3' })).status).toBe(201);
+  });
+
+  it('refuses new agents beyond the maximum with 429 registry-full; known agents still re-register', async () => {
+    const m = await servingMaster({ policy: { maxAgents: 2 } });
+    const a = await registerAgent(m);
+    await registerAgent(m);
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep(); // the sweep counts the admitted agents
+    const full = await m.api.register({ hostname: 'third' });
+    expectError(full, 429, 'registry-full');
+    expect(full.headers.get('retry-after')).toBeTruthy();
+    expect((await m.api.reregister(a.id, a.secret, { hostname: 'a1' })).status).toBe(200);
+  });
+});
 
 describe('POST /api/v1/agents (register)', () => {
   it('admits an agent: 201 with a fresh id, a secret, the epoch and the timings', async () => {

@@ -3,6 +3,8 @@ import { Hono } from 'hono';
 import type { AgentInfo } from '../registry/index.ts';
 import type { Registrar } from '../registrar.ts';
 import { agentSecret, requireToken, type Tokens } from './auth.ts';
+import { ApiError } from './errors.ts';
+import { rateLimiter, type Rate } from './rate-limit.ts';
 import { agentIdParam, body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
 
 type InfoFields = { hostname: string; port: number; resources: AgentInfo['resources']; attributes: AgentInfo['attributes']; version: string; machineId?: string | undefined };
@@ -15,8 +17,20 @@ const infoOf = (b: InfoFields): AgentInfo => ({
   ...(b.machineId === undefined ? {} : { machineId: b.machineId }),
 });
 
-export function agentRoutes(registrar: Registrar, tokens: Tokens) {
+/** An agent's info as stored, at most this many bytes: records stay small however many agents there are. */
+export const MAX_INFO_BYTES = 4 * 1024;
+const utf8 = new TextEncoder();
+
+function boundedInfo(b: InfoFields): AgentInfo {
+  const info = infoOf(b);
+  const bytes = utf8.encode(JSON.stringify(info)).length;
+  if (bytes > MAX_INFO_BYTES) throw new ApiError(400, 'bad_request', `the agent's info is ${bytes} bytes as JSON; at most ${MAX_INFO_BYTES}`);
+  return info;
+}
+
+export function agentRoutes(registrar: Registrar, tokens: Tokens, registrationRate?: Rate) {
   const { policy } = registrar.core;
+  const limiter = registrationRate && rateLimiter(registrationRate, registrar.core.clock);
   const timings = {
     heartbeatIntervalSeconds: policy.heartbeatInterval / 1000,
     agentTimeoutSeconds: policy.agentTimeout / 1000,
@@ -26,8 +40,14 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
   app.post('/', async (c) => {
     const by = requireToken(c, tokens, 'join');
     const b = await body(c, registerBody);
+    const info = boundedInfo(b);
+    const taken = limiter?.take(by);
+    if (taken && !taken.ok) {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))));
+      throw new ApiError(429, 'rate_limited', `too many registrations with the join token "${by}"; retry later`);
+    }
     const { record, secret, epoch } = await registrar.register({
-      info: infoOf(b),
+      info,
       by,
       ...(b.agentId ? { agentId: b.agentId, secret: b.secret! } : {}),
       ...(b.previousSecret ? { previousSecret: b.previousSecret } : {}),
@@ -40,7 +60,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens) {
     const id = agentIdParam(c);
     const b = await body(c, reregisterBody);
     const { record, epoch, secret: rotated } = await registrar.reregister(id, secret, {
-      info: infoOf(b),
+      info: boundedInfo(b),
       ...(b.rotateSecret ? { rotateSecret: true } : {}),
     });
     return c.json({ agentId: record.id, epoch, ...timings, ...(rotated ? { secret: rotated } : {}) });

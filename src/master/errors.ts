@@ -24,6 +24,7 @@ const REFUSALS: Record<RefusalCode, [ContentfulStatusCode, string]> = {
   unauthorized: [401, 'unauthorized'],
   'secret-mismatch': [403, 'forbidden'],
   'machine-in-use': [409, 'machine-in-use'],
+  'registry-full': [429, 'registry-full'],
   'not-held': [409, 'not_held'],
   conflict: [409, 'conflict'],
   invalid: [400, 'bad_request'],

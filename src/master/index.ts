@@ -8,6 +8,7 @@ import { agentRoutes } from './agent-routes.ts';
 import { operatorLabel, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { operatorRoutes } from './operator-routes.ts';
+import type { Rate } from './rate-limit.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 import { StoreUnavailableError } from '../store.ts';
 
@@ -15,6 +16,8 @@ export interface MasterDeps {
   registrar: Registrar;
   tokens: Tokens;
   log?: Log;
+  /** Registrations per join-token label in this instance; unlimited when absent. */
+  registrationRateLimit?: Rate;
 }
 
 export function createMaster(deps: MasterDeps): Hono {
@@ -32,7 +35,7 @@ export function createMaster(deps: MasterDeps): Hono {
       },
     }),
   );
-  app.route('/api/v1/agents', agentRoutes(registrar, tokens));
+  app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/api/v1', operatorRoutes(registrar, tokens));
 
   app.get('/health', async (c) => {

@@ -1,6 +1,6 @@
 // The agent protocol on top of the registrar core: register, re-register, heartbeat, leave.
 import {
-  acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, refuse, registerExisting, reregisterAgent,
+  acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, refuse, registerExisting, reregisterAgent, roomForAgent,
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
@@ -83,6 +83,8 @@ export function agentProtocol(core: RegistrarCore) {
         if (r.agentId && (await core.withRetry(() => core.store.get(tombstoneKey(id))))) {
           return refuse('gone', `agent ${id} was removed from the registry; register without an id to join as a new agent`);
         }
+        const room = roomForAgent((await core.currentMaster()).value.counts?.admitted, policy);
+        if (room !== true) return room;
         const admitted = admitAgent({ id, info: r.info, secretHash, epoch, now, by: r.by });
         if (!r.info.machineId) return { ...admitted, writes: fence };
         const replaced = await replaceMachine(r.info.machineId, id, now, r.previousSecret);

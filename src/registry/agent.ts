@@ -142,6 +142,12 @@ export function machineReplaceable(
   });
 }
 
+/** New agents are refused once the registry holds the maximum (a known agent may always come back). */
+export function roomForAgent(admitted: number | undefined, p: Pick<Policy, 'maxAgents'>): true | Refusal {
+  if (admitted === undefined || admitted < p.maxAgents) return true;
+  return refuse('registry-full', `the registry holds ${admitted} admitted agents, its maximum (REGISTRAR_MAX_AGENTS); retry later`, { retryAfterSeconds: 60 });
+}
+
 /** Rule 8: gone is final and idempotent. */
 export function markGone(record: AgentRecord, now: number, actor: Actor): AgentRecord {
   if (record.status === 'gone') return record;

@@ -150,14 +150,19 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentSummar
   // Marks an operator released are not counted: the guard would otherwise trip again at once.
   const counted = marks.length - chosen.filter(isReleased).length;
   const recentMarks = counted > 0 ? [...recent, { at: now, count: counted }] : recent;
-  const { recentMarks: _r, markBudget: _b, ...kept } = renewed;
+  const { recentMarks: _r, markBudget: _b, counts: _c, ...kept } = renewed;
+  const prune = planPrune(agents, marks, now, p);
+  const counts = { admitted: admitted - marks.length, unreachable: marks.length, gone: 0 };
+  const pruned = new Set(prune.map((a) => a.id));
+  for (const a of agents) if (a.status !== 'admitted' && !pruned.has(a.id)) counts[a.status]++;
   const master: MasterRecord = {
     ...kept,
+    counts,
     recovery,
     ...(markBudget ? { markBudget } : {}),
     ...(recentMarks.length > 0 ? { recentMarks } : {}),
   };
-  return { step, master, marks, prune: planPrune(agents, marks, now, p), notes };
+  return { step, master, marks, prune, notes };
 }
 
 /** Rule 10: at most `count` marks per `per` ms, oldest lastSeenAt first; released agents are not limited. */

@@ -92,6 +92,8 @@ export interface MasterRecord {
   markBudget?: MarkBudget;
   /** Marks of the last `trailingPeriod(policy)`, a count per sweep that marked (rule 4's guard). */
   recentMarks?: { at: number; count: number }[];
+  /** The registry's agents by status as the last sweep left them: read without a scan. */
+  counts?: Record<AgentStatus, number>;
 }
 
 /** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */
@@ -109,6 +111,8 @@ export interface Policy {
   unreachableRateLimit?: { count: number; per: number };
   registryRetention: number;
   registryMaxEntries: number;
+  /** New agents are refused once this many are admitted (as the last sweep counted them). */
+  maxAgents: number;
 }
 
 export const EVENTS_KEPT = 10;
@@ -121,6 +125,7 @@ export type RefusalCode =
   | 'unauthorized' // 401
   | 'secret-mismatch' // 403
   | 'machine-in-use' // 409 with Retry-After
+  | 'registry-full' // 429 with Retry-After
   | 'not-held' // 409
   | 'conflict' // 409
   | 'invalid'; // 400

@@ -9,10 +9,12 @@ import type { Store } from '../../src/store.ts';
 
 export const JOIN = 'join-token-0123456789';
 export const OPERATOR = 'operator-token-0123456789';
+/** A second join token, labelled rack-9: each label has its own registration rate. */
+export const JOIN_RACK_9 = 'join-token-rack-9-0123456789';
 
 export const defaultPolicy = (): Policy => loadConfig({}).policy;
 
-export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy> } = {}) {
+export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy>; registrationRateLimit?: { count: number; per: number } } = {}) {
   const store = opts.store ?? createMemoryStore();
   const clock = opts.clock ?? new FakeClock();
   const policy = { ...defaultPolicy(), ...opts.policy };
@@ -21,8 +23,9 @@ export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Pa
   const registrar = createRegistrar({ store, clock, policy, log });
   const app = createMaster({
     registrar,
-    tokens: { join: [{ label: 'join', token: JOIN }], operator: [{ label: 'alice', token: OPERATOR }] },
+    tokens: { join: [{ label: 'join', token: JOIN }, { label: 'rack-9', token: JOIN_RACK_9 }], operator: [{ label: 'alice', token: OPERATOR }] },
     log,
+    ...(opts.registrationRateLimit ? { registrationRateLimit: opts.registrationRateLimit } : {}),
   });
   const call = async (method: string, path: string, o: { token?: string; body?: unknown; raw?: string } = {}) => {
     const headers: Record<string, string> = {};

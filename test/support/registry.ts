@@ -17,6 +17,7 @@ export const POLICY: Policy = {
   recoveryUnreachableMinimum: 3,
   registryRetention: 14 * 86_400 * S,
   registryMaxEntries: 102_400,
+  maxAgents: 100_000,
 };
 
 /** A master record that swept at `at` in a steady state (epoch 5, no recovery). */
