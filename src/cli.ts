@@ -1,11 +1,13 @@
 // The `registrar` command: `registrar master [flags]` runs the Node server (as `npm start`);
 // `registrar agent --master URL --join-token T --hostname H [...]` runs an agent;
 // `registrar create-table --table T` makes a DynamoDB table for local or dev use.
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAgent, type AgentOptions } from './agent/client.ts';
 import { stateFile } from './agent/state.ts';
+import { insecureMasterProblem } from './agent/transport.ts';
 import { main as runMaster } from './node.ts';
 import { jsonLog } from './runtime.ts';
 
@@ -13,7 +15,7 @@ const USAGE = `usage:
   registrar master [--port 5050] [--store leveldb:./data] [--join-token T] [--operator-token T] [--<setting> <value>]
   registrar agent --master URL --join-token T [--hostname H] [--port N] [--resources cpus:4,mem:8192]
                   [--attributes rack:r1,zone:z1] [--machine-id ID] [--version V] [--state-file agent-state.json]
-                  [--leave-on-exit]
+                  [--leave-on-exit] [--ca-file ca.pem] [--insecure-http]
   registrar create-table --table T    (DynamoDB, from AWS_REGION, credentials and AWS_ENDPOINT_URL_DYNAMODB)`;
 
 class UsageError extends Error {}
@@ -44,6 +46,8 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<Agent
       version: { type: 'string' },
       'state-file': { type: 'string' },
       'leave-on-exit': { type: 'boolean' },
+      'ca-file': { type: 'string' },
+      'insecure-http': { type: 'boolean' },
     },
     strict: true,
   });
@@ -51,6 +55,17 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<Agent
   const joinToken = values['join-token'] ?? env.REGISTRAR_JOIN_TOKEN;
   if (!master || !/^https?:\/\//.test(master)) throw new UsageError('--master must be the master URL, e.g. http://localhost:5050');
   if (!joinToken) throw new UsageError('--join-token is required (or REGISTRAR_JOIN_TOKEN)');
+  const insecureHttp = values['insecure-http'] === true;
+  const problem = insecureMasterProblem(master, insecureHttp);
+  if (problem) throw new UsageError(problem);
+  let ca: string | undefined;
+  if (values['ca-file']) {
+    try {
+      ca = readFileSync(values['ca-file'], 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca-file: ${(err as Error).message}`);
+    }
+  }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port must be a port number');
   return {
@@ -65,6 +80,8 @@ export function agentOptions(argv: string[], env: NodeJS.ProcessEnv): Omit<Agent
       ...(values['machine-id'] ? { machineId: values['machine-id'] } : {}),
     },
     state: stateFile(resolve(values['state-file'] ?? 'agent-state.json')),
+    ...(ca ? { ca } : {}),
+    ...(insecureHttp ? { insecureHttp } : {}),
     leaveOnExit: values['leave-on-exit'] === true,
   };
 }

@@ -17,6 +17,12 @@ describe('configuration', () => {
     expect(c.joinTokens).toBeUndefined();
   });
 
+  it('takes a TLS certificate and key together, never one alone', () => {
+    expect(loadConfig({ REGISTRAR_TLS_CERT: 'cert.pem', REGISTRAR_TLS_KEY: 'key.pem' }).tls).toEqual({ certFile: 'cert.pem', keyFile: 'key.pem' });
+    expect(() => loadConfig({ REGISTRAR_TLS_CERT: 'cert.pem' })).toThrow(/come together/);
+    expect(loadConfig({}).tls).toBeUndefined();
+  });
+
   it('uses the Lambda defaults for lease and sweep on Lambda', () => {
     const { policy } = loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda');
     // Each one-minute scheduled invocation sweeps every 15 s until the next one is due.

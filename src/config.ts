@@ -29,6 +29,8 @@ export interface Config {
   /** The address the Node server listens on. */
   host: string;
   store: StoreSpec;
+  /** The Node server serves HTTPS with this certificate chain and key (PEM files), reloaded on SIGHUP. */
+  tls?: { certFile: string; keyFile: string };
   /** Registrations per join-token label per instance (429 beyond it). */
   registrationRateLimit: { count: number; per: number };
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
@@ -136,7 +138,7 @@ const KNOWN = new Set([
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
   'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES', 'REGISTRAR_MAX_AGENTS',
-  'REGISTRAR_REGISTRATION_RATE_LIMIT',
+  'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY',
 ]);
 
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
@@ -181,9 +183,13 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   if (joinTokens.some((j) => operatorTokens.some((o) => o.token === j.token))) {
     throw new ConfigError('REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN must not share a token');
   }
+  const certFile = env.REGISTRAR_TLS_CERT;
+  const keyFile = env.REGISTRAR_TLS_KEY;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('REGISTRAR_TLS_CERT and REGISTRAR_TLS_KEY come together: a certificate chain and its key, as PEM files');
   return {
     port,
     host: get('REGISTRAR_HOST', '0.0.0.0'),
+    ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
     registrationRateLimit: parseRate('REGISTRAR_REGISTRATION_RATE_LIMIT', get('REGISTRAR_REGISTRATION_RATE_LIMIT', '100/1s')),
     store,
     policy,

@@ -1,7 +1,9 @@
 // The Node server entry (`npm start`): configuration from the environment and flags, the store,
 // the registrar, an in-process sweeper (its first sweep before listening), and a graceful stop.
 import { serve } from '@hono/node-server';
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { systemClock } from './clock.ts';
@@ -15,7 +17,11 @@ import { openStore } from './stores.ts';
 export interface RunningMaster {
   url: string;
   stop(): Promise<void>;
+  /** Reads the TLS certificate and key again (SIGHUP): new connections use them, open ones keep theirs. */
+  reloadTls(): Promise<void>;
 }
+
+const readTls = async (tls: NonNullable<Config['tls']>) => ({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) });
 
 export async function startNodeMaster(config: Config, log: Log = jsonLog): Promise<RunningMaster> {
   const tokens = config.store.kind === 'leveldb' ? await localTokens(config, config.store.path, log) : requireTokens(config);
@@ -27,14 +33,20 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
   await sweepAndLog(registrar, log, 'start').catch(() => {});
   const sweeper = startSweeper(registrar, log);
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  // Agents' secrets and tokens cross the network: with a certificate, only over TLS.
+  const tls = config.tls ? await readTls(config.tls).catch((err: Error) => {
+    throw new ConfigError(`REGISTRAR_TLS_CERT/REGISTRAR_TLS_KEY: cannot read them: ${err.message}`);
+  }) : undefined;
+  const server = tls
+    ? serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer: createHttpsServer, serverOptions: tls })
+    : serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
-  log('master listening', { url, store: config.store.kind });
+  const url = `${tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log('master listening', { url, store: config.store.kind, tls: tls !== undefined });
 
   return {
     url,
@@ -44,6 +56,15 @@ export async function startNodeMaster(config: Config, log: Log = jsonLog): Promi
       await sweeperStopped;
       await store.close();
       log('master stopped');
+    },
+    async reloadTls() {
+      if (!config.tls) return;
+      try {
+        (server as HttpsServer).setSecureContext(await readTls(config.tls));
+        log('tls certificate reloaded', { cert: config.tls.certFile });
+      } catch (err) {
+        log('tls certificate not reloaded: keeping the current one', { error: (err as Error).message });
+      }
     },
   };
 }
@@ -87,6 +108,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     await master.stop();
     process.exit(0);
   };
+  process.on('SIGHUP', () => void master.reloadTls());
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -52,6 +52,7 @@ function agentWith(answer: (call: Call, n: number) => Answer, state = memoryStat
   const sleeps: number[] = [];
   const agent = createAgent({
     master: 'http://master.test:5050/',
+    insecureHttp: true,
     joinToken: 'join-token-0123456789',
     info: { hostname: 'h1' },
     state,
@@ -138,6 +139,15 @@ describe('the agent client', () => {
     expect(master.calls.slice(0, 2).map((c) => c.path)).toEqual(['/api/v1/agents', '/api/v1/agents']);
     expect(master.calls[1]?.body?.agentId).toBe(master.calls[0]?.body?.agentId); // the same saved identity
     expect(sleeps[0]).toBe(40_000 + 0.5 * 15_000); // Retry-After, plus jitter of up to an interval
+  });
+
+  it('refuses plain http:// to a master on another machine unless told to', () => {
+    const options = { joinToken: 'join-token-0123456789', info: { hostname: 'h1' }, state: memoryState() };
+    expect(() => createAgent({ ...options, master: 'http://master.example.com:5050' })).toThrow(/in clear/);
+    expect(() => createAgent({ ...options, master: 'http://master.example.com:5050', insecureHttp: true })).not.toThrow();
+    for (const local of ['http://localhost:5050', 'http://127.0.0.1:5050', 'http://[::1]:5050', 'https://master.example.com']) {
+      expect(() => createAgent({ ...options, master: local }), local).not.toThrow();
+    }
   });
 
   it('stops and reports on 401 or 403, and never retries them', async () => {

@@ -5,6 +5,7 @@
 // down on 410.
 import { randomSecret, randomId } from '../secrets.ts';
 import type { AgentState, StateFile } from './state.ts';
+import { fetchTrusting, insecureMasterProblem } from './transport.ts';
 
 export interface AgentOptions {
   master: string;
@@ -23,6 +24,10 @@ export interface AgentOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
   fetch?: typeof fetch;
+  /** PEM certificates of a private CA the master's certificate is signed by. */
+  ca?: string;
+  /** Allow plain http:// to a master that is not on this machine. */
+  insecureHttp?: boolean;
   /** Called with each heartbeat's instructions; resolve true once the agent's work has stopped. */
   onInstructions?: (i: Instructions) => Promise<boolean> | boolean;
 }
@@ -62,7 +67,9 @@ export function createAgent(opts: AgentOptions) {
   const log = opts.log ?? (() => {});
   const sleepFor = opts.sleep ?? defaultSleep;
   const random = opts.random ?? Math.random;
-  const doFetch = opts.fetch ?? fetch;
+  const problem = insecureMasterProblem(opts.master, opts.insecureHttp === true);
+  if (problem) throw new Error(problem);
+  const doFetch = opts.fetch ?? (opts.ca ? fetchTrusting(opts.ca) : fetch);
   const controller = new AbortController();
   const base = opts.master.replace(/\/+$/, '');
   let heartbeatMs = 15_000;
