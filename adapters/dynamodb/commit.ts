@@ -12,11 +12,14 @@
 // the retry, the condition would hold again and the retry would bring back the deleted version.
 // A condition that fails once a PutItem may already have applied proves nothing (someone may have
 // overwritten our write), so that case is an unknown outcome, never a conflict.
+// Each request has the request timeout and the replays stop when the commit's time is up
+// (deadline.ts): what is not settled by then is an unknown outcome.
 import { randomUUID } from 'node:crypto';
 import {
   PutItemCommand, TransactWriteItemsCommand,
   type DynamoDBClient, type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
+import type { Call } from './deadline.ts';
 import { classify, describe, type Failure } from './errors.ts';
 import { attr, primaryKey, toItem, versionOf, type DynamoItem } from './schema.ts';
 import {
@@ -26,7 +29,7 @@ import {
 
 interface WriteRequest {
   /** Sends the request once (the SDK may retry within); calls `maybeApplied` for any attempt that may have landed. */
-  send(maybeApplied: () => void): Promise<void>;
+  send(maybeApplied: () => void, abortSignal: AbortSignal): Promise<void>;
   /** The key of each write, in request order, to name a conflict. */
   keys: string[];
   /** A replay of an applied request succeeds, so a failed condition is a conflict even after an unknown attempt. */
@@ -39,27 +42,27 @@ interface WriteRequest {
 const REPLAYS = 5;
 const backoff = (replay: number) => Math.random() * 100 * 2 ** replay;
 
-/** Writes a prepared commit; `versions` holds the new version of every put. */
+/** Writes a prepared commit within `call`'s time; `versions` holds the new version of every put. */
 export async function writeCommit(
-  client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>,
+  client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>, call: Call,
 ): Promise<void> {
   const [first] = prepared;
   const { expect } = first!.write;
   const request = prepared.length === 1 && isPut(first!.write) && expect !== 'any' && expect !== 'absent'
     ? putItem(client, table, first!, versions)
     : transaction(client, table, prepared, versions);
-  await settle(request);
+  await settle(request, call);
 }
 
-async function settle(request: WriteRequest): Promise<void> {
+async function settle(request: WriteRequest, call: Call): Promise<void> {
   let maybeApplied = false;
   for (let replay = 0; ; replay++) {
     let failure: Failure;
     let error: unknown;
     try {
-      await request.send(() => {
+      await call.request((abortSignal) => request.send(() => {
         maybeApplied = true;
-      });
+      }, abortSignal));
       return;
     } catch (err) {
       error = err;
@@ -74,12 +77,13 @@ async function settle(request: WriteRequest): Promise<void> {
       });
     }
     if (failure.kind === 'transient' && failure.mayHaveApplied) maybeApplied = true;
-    const retry = failure.kind === 'transient' && (maybeApplied || failure.raced) && replay < REPLAYS;
+    const pause = backoff(replay);
+    const retry = failure.kind === 'transient' && (maybeApplied || failure.raced) && replay < REPLAYS && pause < call.left();
     if (!retry) {
       const outcome = maybeApplied ? 'unknown' : 'not-applied';
       throw new StoreUnavailableError(`DynamoDB commit failed (outcome ${outcome}): ${describe(error)}`, { outcome, cause: error });
     }
-    await new Promise((resolve) => setTimeout(resolve, backoff(replay)));
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 
@@ -92,10 +96,10 @@ function putItem(client: DynamoDBClient, table: string, { write, json }: Prepare
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
   return {
-    async send(maybeApplied) {
+    async send(maybeApplied, abortSignal) {
       const command = new PutItemCommand(input);
       command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
-      await client.send(command);
+      await client.send(command, { abortSignal });
     },
     keys: [write.key],
     replaySafe: false,
@@ -113,10 +117,10 @@ function transaction(client: DynamoDBClient, table: string, prepared: PreparedWr
     }),
   };
   return {
-    async send(maybeApplied) {
+    async send(maybeApplied, abortSignal) {
       const command = new TransactWriteItemsCommand(input);
       command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
-      await client.send(command);
+      await client.send(command, { abortSignal });
     },
     keys: prepared.map(({ write }) => write.key),
     replaySafe: true,

@@ -1,13 +1,15 @@
 // What is special to the DynamoDB store, beyond the conformance suite: the table layout, reading the
 // service's errors, and settling writes whose outcome the first answer did not tell.
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import {
   ConditionalCheckFailedException, DeleteTableCommand, DynamoDBClient, InternalServerError, ScanCommand, ThrottlingException, TransactionCanceledException,
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
 import { classify } from './errors.ts';
+import { openDynamoDbStore } from './from-env.ts';
 import { ConflictError, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
 
 describe('DynamoDB errors', () => {
@@ -35,6 +37,99 @@ describe('DynamoDB errors', () => {
 
   it('takes a cancellation for a malformed request as refused', () => {
     expect(classify(cancelled('None', 'ValidationError'))).toEqual({ kind: 'refused' });
+  });
+});
+
+describe('DynamoDB deadlines', () => {
+  // A server that accepts every connection, reads what it is sent and never answers: a dead socket.
+  let server: Server;
+  let endpoint: string;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const clients: DynamoDBClient[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.destroy();
+    vi.unstubAllEnvs();
+  });
+  const silentClient = () => {
+    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+    clients.push(client);
+    return client;
+  };
+
+  /** How a call ended and how long it took; 'still waiting' if it had not ended after `ms`. */
+  const timed = async (call: () => Promise<unknown>, ms = 10_000) => {
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<'still waiting'>((resolve) => {
+      timer = setTimeout(() => resolve('still waiting'), ms);
+    });
+    const ended = await Promise.race([call().then(() => 'answered' as const, (err: unknown) => err), waited]);
+    clearTimeout(timer);
+    return { ended, ms: performance.now() - started };
+  };
+  const expectUnavailable = (ended: unknown, outcome: 'not-applied' | 'unknown') => {
+    expect(ended).toBeInstanceOf(StoreUnavailableError);
+    expect((ended as StoreUnavailableError).outcome).toBe(outcome);
+  };
+
+  it('gives up on a silent server within the deadline: reads not applied, writes of unknown outcome', async () => {
+    const requestTimeoutMs = 300;
+    const store = createDynamoDbStore({ client: silentClient(), table: 'silent', requestTimeoutMs });
+    const slack = 400;
+    // One request each.
+    for (const read of [() => store.get('a'), () => store.list('agents/'), () => store.list('')]) {
+      const { ended, ms } = await timed(read);
+      expectUnavailable(ended, 'not-applied');
+      expect(ms).toBeLessThan(requestTimeoutMs + slack);
+    }
+    // A commit may replay once to settle its outcome, within twice the request timeout.
+    const writes = [
+      [{ key: 'a', expect: 'absent', put: 1 }],
+      [{ key: 'a', expect: 'some-version', put: 1 }],
+      [{ key: 'a', expect: 'any', delete: true }, { key: 'b', expect: 'absent', check: true }],
+    ] as const;
+    for (const commit of writes) {
+      const { ended, ms } = await timed(() => store.commit([...commit]));
+      expectUnavailable(ended, 'unknown');
+      expect(ms).toBeLessThan(2 * requestTimeoutMs + slack);
+    }
+  });
+
+  it('has a deadline of about 2 s by default, well under an HTTP request timeout', async () => {
+    const store = createDynamoDbStore({ client: silentClient(), table: 'silent' });
+    const { ended, ms } = await timed(() => store.get('a'));
+    expectUnavailable(ended, 'not-applied');
+    expect(ms).toBeGreaterThan(1_500);
+    expect(ms).toBeLessThan(3_000);
+  });
+
+  it('takes the deadline from the from-env factory too', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', endpoint);
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    const store = openDynamoDbStore('silent', { requestTimeoutMs: 300 });
+    try {
+      const { ended, ms } = await timed(() => store.get('a'));
+      expectUnavailable(ended, 'not-applied');
+      expect(ms).toBeLessThan(700);
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -1,9 +1,11 @@
 // Listing without secondary indexes. A prefix with a '/' lies within one key segment, so its pages walk
 // that segment's partitions one after another (Query, begins_with on the sort key); the cursor names the
 // partition and the last key read. A prefix without '/' ('' or 'agent') may span many segments, so it is
-// a consistent Scan filtered by begins_with, whose cursor is DynamoDB's own position.
+// a consistent Scan filtered by begins_with, whose cursor is DynamoDB's own position. All the requests
+// of one page share one call's time (deadline.ts).
 import { QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import type { Call } from './deadline.ts';
 import { attr, fromItem, partitionName, segmentOf, tableSchema, type DynamoItem } from './schema.ts';
 import { STORE_LIMITS, StoreLimitError, type Item, type Page } from '../../src/store.ts';
 
@@ -15,23 +17,23 @@ interface ScanPosition { scanAfter: { pk: string; sk: string } }
 /** Scan requests one list call may make before it returns a short page (bounded latency). */
 const SCAN_REQUESTS = 10;
 
-export function listPage<T>(client: DynamoDBClient, table: string, prefix: string, limit: number, cursor?: string): Promise<Page<T>> {
+export function listPage<T>(client: DynamoDBClient, call: Call, table: string, prefix: string, limit: number, cursor?: string): Promise<Page<T>> {
   if (prefix.includes('/')) {
     const from = cursor === undefined ? { shard: 0 } : decodeCursor(cursor, isShardPosition);
     if (from.after !== undefined && !from.after.startsWith(prefix)) throw new StoreLimitError('list cursor belongs to another prefix');
-    return listSegment(client, table, prefix, limit, from);
+    return listSegment(client, call, table, prefix, limit, from);
   }
   const from = cursor === undefined ? undefined : decodeCursor(cursor, isScanPosition).scanAfter;
-  return scanTable(client, table, prefix, limit, from && { [attr.partition]: { S: from.pk }, [attr.key]: { S: from.sk } });
+  return scanTable(client, call, table, prefix, limit, from && { [attr.partition]: { S: from.pk }, [attr.key]: { S: from.sk } });
 }
 
-async function listSegment<T>(client: DynamoDBClient, table: string, prefix: string, limit: number, from: ShardPosition): Promise<Page<T>> {
+async function listSegment<T>(client: DynamoDBClient, call: Call, table: string, prefix: string, limit: number, from: ShardPosition): Promise<Page<T>> {
   const segment = segmentOf(prefix);
   const items: Item<T>[] = [];
   let { shard, after } = from;
   while (items.length < limit) {
     const partition = partitionName(segment, shard);
-    const out = await client.send(new QueryCommand({
+    const out = await call.request((abortSignal) => client.send(new QueryCommand({
       TableName: table,
       ConsistentRead: true,
       Limit: limit - items.length,
@@ -39,7 +41,7 @@ async function listSegment<T>(client: DynamoDBClient, table: string, prefix: str
       ExpressionAttributeNames: { '#pk': attr.partition, '#sk': attr.key },
       ExpressionAttributeValues: { ':pk': { S: partition }, ':prefix': { S: prefix } },
       ExclusiveStartKey: after === undefined ? undefined : { [attr.partition]: { S: partition }, [attr.key]: { S: after } },
-    }));
+    }), { abortSignal }));
     for (const item of out.Items ?? []) items.push(fromItem<T>(item));
     after = out.LastEvaluatedKey?.[attr.key]?.S;
     if (after !== undefined) continue;
@@ -49,7 +51,7 @@ async function listSegment<T>(client: DynamoDBClient, table: string, prefix: str
   return { items, cursor: encodeCursor(after === undefined ? { shard } : { shard, after }) };
 }
 
-async function scanTable<T>(client: DynamoDBClient, table: string, prefix: string, limit: number, from?: DynamoItem): Promise<Page<T>> {
+async function scanTable<T>(client: DynamoDBClient, call: Call, table: string, prefix: string, limit: number, from?: DynamoItem): Promise<Page<T>> {
   const filter = prefix === ''
     ? {}
     : { FilterExpression: 'begins_with(#sk, :prefix)', ExpressionAttributeNames: { '#sk': attr.key }, ExpressionAttributeValues: { ':prefix': { S: prefix } } };
@@ -57,14 +59,14 @@ async function scanTable<T>(client: DynamoDBClient, table: string, prefix: strin
   let start = from;
   for (let request = 0; request < SCAN_REQUESTS; request++) {
     const wanted = limit - items.length;
-    const out = await client.send(new ScanCommand({
+    const out = await call.request((abortSignal) => client.send(new ScanCommand({
       TableName: table,
       ConsistentRead: true,
       // Limit counts items read, not items matched: read more when a filter may drop most.
       Limit: prefix === '' ? wanted : Math.min(STORE_LIMITS.listLimit, Math.max(wanted, 100)),
       ExclusiveStartKey: start,
       ...filter,
-    }));
+    }), { abortSignal }));
     const found = out.Items ?? [];
     items.push(...found.slice(0, wanted).map((item) => fromItem<T>(item)));
     // More matches than the page holds: resume after the last one taken.
