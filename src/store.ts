@@ -73,6 +73,14 @@ export class StoreLimitError extends Error {
   override name = 'StoreLimitError';
 }
 
+/**
+ * A list cursor that the store did not make: garbage, truncated, from another adapter, or holding a
+ * key longer than the key limit allows. Never retryable, nothing was sent: the caller's fault.
+ */
+export class InvalidCursorError extends StoreLimitError {
+  override name = 'InvalidCursorError';
+}
+
 export const isPut = (w: Write): w is PutWrite => 'put' in w;
 export const isDelete = (w: Write): w is DeleteWrite => 'delete' in w;
 export const isCheck = (w: Write): w is CheckWrite => 'check' in w;

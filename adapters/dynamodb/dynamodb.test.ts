@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from
 import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
 import { classify } from './errors.ts';
 import { openDynamoDbStore } from './from-env.ts';
-import { ConflictError, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
+import { ConflictError, InvalidCursorError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
 
 describe('DynamoDB errors', () => {
   const $metadata = { httpStatusCode: 400 };
@@ -184,6 +184,31 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
     await expect(store.list('frameworks/', { cursor: page.cursor })).rejects.toBeInstanceOf(StoreLimitError);
     await expect(store.list('agents/', { cursor: 'not a cursor' })).rejects.toBeInstanceOf(StoreLimitError);
     await expect(store.list('', { cursor: page.cursor })).rejects.toBeInstanceOf(StoreLimitError);
+  });
+
+  it('refuses a cursor naming a key longer than the key limit, or a partition not its key\'s, before DynamoDB sees it', async () => {
+    const { client, store } = await openTable();
+    await store.commit(Array.from({ length: 5 }, (_, i) => ({ key: `agents/${i}`, expect: 'absent' as const, put: i })));
+    let reads = 0;
+    client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand') reads++;
+      return next(args);
+    }, { step: 'initialize', name: 'countReads' });
+    const cursor = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+    const forged = {
+      // Past the key limit, yet short enough for DynamoDB's 1,024-byte sort key: it would answer a page.
+      'a key one byte over the limit': ['agents/', cursor({ shard: 0, after: `agents/${'x'.repeat(STORE_LIMITS.keyBytes - 6)}` })],
+      // The service refuses this one itself (ValidationException), which used to become a 503;
+      // DynamoDB Local answers a page.
+      'a key over 1,024 bytes': ['agents/', cursor({ shard: 0, after: `agents/${'x'.repeat(1100)}` })],
+      'a scan position over the key limit': ['', cursor({ scanAfter: { pk: 'agents#0', sk: `agents/${'x'.repeat(STORE_LIMITS.keyBytes)}` } })],
+      "a scan position whose partition is not its key's": ['', cursor({ scanAfter: { pk: 'elsewhere#3', sk: 'agents/1' } })],
+    };
+    for (const [what, [prefix, bad]] of Object.entries(forged)) {
+      const err = await store.list(prefix!, { cursor: bad }).catch((e: unknown) => e);
+      expect(err, what).toBeInstanceOf(InvalidCursorError);
+    }
+    expect(reads, 'requests sent to DynamoDB').toBe(0);
   });
 
   it('loads records in bulk in its own format, each with a version', async () => {

@@ -4,10 +4,10 @@
 // a consistent Scan filtered by begins_with, whose cursor is DynamoDB's own position. All the requests
 // of one page share one call's time (deadline.ts).
 import { QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import { decodeCursor, encodeCursor, isCursorKey } from '../shared/cursor.ts';
 import type { Call } from './deadline.ts';
-import { attr, fromItem, partitionName, segmentOf, tableSchema, type DynamoItem } from './schema.ts';
-import { STORE_LIMITS, StoreLimitError, type Item, type Page } from '../../src/store.ts';
+import { attr, fromItem, partitionName, primaryKey, segmentOf, tableSchema, type DynamoItem } from './schema.ts';
+import { InvalidCursorError, STORE_LIMITS, type Item, type Page } from '../../src/store.ts';
 
 /** Where a segment listing resumes: this partition, after this key (from its start when absent). */
 interface ShardPosition { shard: number; after?: string }
@@ -20,7 +20,7 @@ const SCAN_REQUESTS = 10;
 export function listPage<T>(client: DynamoDBClient, call: Call, table: string, prefix: string, limit: number, cursor?: string): Promise<Page<T>> {
   if (prefix.includes('/')) {
     const from = cursor === undefined ? { shard: 0 } : decodeCursor(cursor, isShardPosition);
-    if (from.after !== undefined && !from.after.startsWith(prefix)) throw new StoreLimitError('list cursor belongs to another prefix');
+    if (from.after !== undefined && !from.after.startsWith(prefix)) throw new InvalidCursorError('list cursor belongs to another prefix');
     return listSegment(client, call, table, prefix, limit, from);
   }
   const from = cursor === undefined ? undefined : decodeCursor(cursor, isScanPosition).scanAfter;
@@ -81,13 +81,15 @@ async function scanTable<T>(client: DynamoDBClient, call: Call, table: string, p
 const scanCursor = (key: DynamoItem): string =>
   encodeCursor({ scanAfter: { pk: key[attr.partition]!.S!, sk: key[attr.key]!.S! } } satisfies ScanPosition);
 
+// A position's key is a store key (at most the key limit), and a scan position's partition is the one
+// that key lives in: anything else was not made here, and DynamoDB would refuse some of it.
 const isShardPosition = (p: unknown): p is ShardPosition => {
   const { shard, after } = (p ?? {}) as { shard?: unknown; after?: unknown };
   return Number.isInteger(shard) && (shard as number) >= 0 && (shard as number) < tableSchema.shards
-    && (after === undefined || typeof after === 'string');
+    && (after === undefined || isCursorKey(after));
 };
 
 const isScanPosition = (p: unknown): p is ScanPosition => {
   const at = (p as { scanAfter?: { pk?: unknown; sk?: unknown } } | null)?.scanAfter;
-  return typeof at?.pk === 'string' && typeof at.sk === 'string';
+  return isCursorKey(at?.sk) && at.sk !== '' && at.pk === primaryKey(at.sk)[attr.partition]!.S;
 };

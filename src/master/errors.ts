@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { RefusalCode } from '../registry/index.ts';
 import { NoMasterError, RefusedError, type Log } from '../registrar.ts';
-import { StoreLimitError, StoreUnavailableError } from '../store.ts';
+import { InvalidCursorError, StoreLimitError, StoreUnavailableError } from '../store.ts';
 
 /** A caller's fault, with the code clients branch on. */
 export class ApiError extends HTTPException {
@@ -41,6 +41,8 @@ export function errorHandler(log: Log, retryAfterSeconds: number) {
       if (retryAfterSeconds !== undefined) c.header('Retry-After', String(retryAfterSeconds));
       return body(status, code, err.message, epoch === undefined ? {} : { epoch });
     }
+    // A cursor the store did not make (garbage, or naming a key past the key limit): the caller's fault.
+    if (err instanceof InvalidCursorError) return body(400, 'bad_request', `cursor: ${err.message}`);
     if (err instanceof StoreLimitError) return body(400, 'bad_request', err.message);
     if (err instanceof NoMasterError || err instanceof StoreUnavailableError) {
       c.header('Retry-After', String(retryAfterSeconds));

@@ -146,6 +146,18 @@ describe('GET /api/v1/agents', () => {
     expectError(res, 400, 'bad_request');
     expect(res.body.message).toContain(field);
   });
+
+  it('refuses a cursor longer than the key limit allows with 400, never 503 or 500', async () => {
+    const m = await servingMaster();
+    await agent(m);
+    // Well-formed, but it resumes after a key no store can hold: it used to reach the store.
+    const longKey = Buffer.from(JSON.stringify({ after: `agents/${'x'.repeat(2_000)}` })).toString('base64url');
+    for (const cursor of ['c'.repeat(5_000), longKey]) {
+      const res = await op(m, 'GET', `/agents?cursor=${cursor}`);
+      expectError(res, 400, 'bad_request');
+      expect(res.body.message).toContain('cursor');
+    }
+  });
 });
 
 describe('GET /api/v1/agents/{agentId}', () => {

@@ -2,7 +2,7 @@
 // itself with a few lines in test/conformance/<adapter>.test.ts and must pass all of it.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, isCheck, isDelete, listAll,
+  ConflictError, InvalidCursorError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, isCheck, isDelete, listAll,
   type Item, type Store, type Version, type Write,
 } from '../../src/store.ts';
 import type { FaultInjector, FaultMode } from './faults.ts';
@@ -410,6 +410,40 @@ export function testStore(name: string, harness: StoreHarness): void {
         const kept = all.filter((_, i) => i % 3 !== 0);
         for (const key of kept) expect(keys, key).toContain(key);
         for (const key of keys) expect(all).toContain(key);
+      });
+
+      it('refuses a garbage cursor, and one holding a key longer than the key limit, with InvalidCursorError', async () => {
+        const { store } = await open();
+        await store.commit([put('agents/1', 1, 'absent'), put('agents/2', 2, 'absent'), put('agents/3', 3, 'absent')]);
+        const { cursor } = await store.list('agents/', { limit: 1 });
+        expect(cursor, 'a page of one of three records has a cursor').toBeDefined();
+        // The adapter's own cursor (base64url JSON, adapters/shared/cursor.ts) with every string in its
+        // position, the key it resumes after, made longer than any key can be.
+        const tooLong = `agents/${'x'.repeat(2 * STORE_LIMITS.keyBytes)}`;
+        const lengthen = (p: unknown): unknown => {
+          if (typeof p === 'string') return tooLong;
+          if (Array.isArray(p)) return p.map(lengthen);
+          if (typeof p === 'object' && p !== null) return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, lengthen(v)]));
+          return p;
+        };
+        const longKey = Buffer.from(JSON.stringify(lengthen(JSON.parse(Buffer.from(cursor!, 'base64url').toString('utf8')))), 'utf8').toString('base64url');
+        expect(longKey.length, "the adapter's cursor names a key").toBeGreaterThan(2 * STORE_LIMITS.keyBytes);
+        const refused = {
+          'a cursor holding a key longer than the key limit': longKey,
+          'a 5,000-character cursor': 'x'.repeat(5_000),
+          'a 100,000-character cursor': 'A'.repeat(100_000),
+          'a cursor that is not base64url': '!!not-a-cursor!!',
+          'base64url of no JSON': Buffer.from('{"after":').toString('base64url'),
+          'base64url of JSON that is no position': Buffer.from('[1,2]').toString('base64url'),
+        };
+        for (const [what, bad] of Object.entries(refused)) {
+          for (const prefix of ['agents/', '']) {
+            const err = await store.list(prefix, { cursor: bad, limit: 1 }).catch((e: unknown) => e);
+            expect(err, `${what}, listing ${JSON.stringify(prefix)}`).toBeInstanceOf(InvalidCursorError);
+          }
+        }
+        // The real cursor still works.
+        await expect(store.list('agents/', { cursor })).resolves.toHaveProperty('items');
       });
 
       it('scans 100,000 records in full', { timeout: 600_000 * slow }, async () => {
