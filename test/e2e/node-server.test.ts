@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { freePort } from '../support/net.ts';
 import { spawnNode, type Proc } from '../support/processes.ts';
 
@@ -56,25 +57,25 @@ describe('the Node server', { timeout: 60_000 }, () => {
     const p = master({ REGISTRAR_STORE: `leveldb:${data}`, PORT: port, REGISTRAR_JOIN_TOKEN: 'join-token-0123456789', REGISTRAR_OPERATOR_TOKEN: 'operator-token-0123456789' });
     await p.waitFor(/"master listening"/);
     // A registration whose body is still arriving when SIGTERM comes: it must still be answered.
+    // `Expect: 100-continue` makes the server say when it has the headers and the request is in flight.
     const body = JSON.stringify({ hostname: 'in-flight' });
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    const answer = new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('data', (chunk) => {
-        text += chunk.toString();
-      });
-      socket.on('close', () => resolve(text));
+    let text = '';
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
     });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.write(
       `POST /api/v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer join-token-0123456789\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually('the server to take the request (100 Continue)', () => text, (t) => t.startsWith('HTTP/1.1 100 Continue\r\n\r\n'));
     p.child.kill('SIGTERM');
     await p.waitFor(/"shutting down"/);
     socket.write(body.slice(5));
-    expect(await answer).toMatch(/^HTTP\/1.1 201/);
+    await closed;
+    expect(text).toMatch(/^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 201 /);
     expect(await p.exited).toBe(0);
   });
 });
