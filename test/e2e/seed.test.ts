@@ -5,13 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/config.ts';
-import { eventually, startAgent, startMaster, type Proc } from '../support/processes.ts';
+import { eventually, untilTime } from '../support/eventually.ts';
+import { startAgent, startMaster, type Proc } from '../support/processes.ts';
 import { e2eStores, scenarioEnv } from './stores.ts';
 
 const running: Proc[] = [];
-/** Waits until a master stopped now has certainly lost its lease. */
-const lapse = (env: Record<string, string>) =>
-  new Promise((r) => setTimeout(r, parseDuration('lease', env.REGISTRAR_MASTER_LEASE!) + parseDuration('skew', env.REGISTRAR_MAX_CLOCK_SKEW!) + 200));
+/**
+ * Waits until a master that had exited by `stoppedAt` has lost its lease by more than the clock
+ * skew, as the next master must find it to start a new epoch. Its last sweep began before then, so
+ * its lease ends by `stoppedAt` + the lease: a time the rules fix, not a guess at how long anything takes.
+ */
+const lapse = (stoppedAt: number, env: Record<string, string>) =>
+  untilTime(stoppedAt + parseDuration('lease', env.REGISTRAR_MASTER_LEASE!) + parseDuration('skew', env.REGISTRAR_MAX_CLOCK_SKEW!), 'the lease to lapse');
+/** Deadlines: generous for a loaded machine, well inside the test's timeout. */
+const WITHIN = { within: 30_000 };
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
 });
@@ -33,33 +40,32 @@ for (const store of e2eStores()) {
       let master = track(await startMaster(env));
       const live = track(startAgent(master.url, 'live', join(dir, 'live.json')));
       const doomed = track(startAgent(master.url, 'doomed', join(dir, 'doomed.json')));
-      await eventually(async () => ((await agentsOf(master)).length === 2 ? true : undefined), 30_000, 'two agents');
+      await eventually('two agents registered', () => agentsOf(master), (agents) => agents.length === 2, WITHIN);
       const firstEpoch = (await master.operator('GET', '/master')).body.epoch;
 
       await master.stop();
+      const stoppedAt = Date.now();
       await doomed.stop('SIGKILL'); // dies for good while no master runs
-      await lapse(env); // no master runs until the lease has lapsed
+      await lapse(stoppedAt, env); // no master runs until the lease has lapsed
       master = track(await startMaster(env));
 
       const status = (await master.operator('GET', '/master')).body;
       expect(status.epoch).toBeGreaterThan(firstEpoch);
       expect(status.recovery.state).toBe('recovering');
-      await eventually(async () => (byHost(await agentsOf(master), 'live')?.epoch === status.epoch ? true : undefined), 30_000, 'live agent re-registered');
-      const after = await eventually(async () => {
-        const agents = await agentsOf(master);
-        return byHost(agents, 'doomed')?.status === 'unreachable' ? agents : undefined;
-      }, 30_000, 'the dead agent marked unreachable');
+      await eventually('the live agent re-registered', () => agentsOf(master), (agents) => byHost(agents, 'live')?.epoch === status.epoch, WITHIN);
+      const after = await eventually('the dead agent marked unreachable', () => agentsOf(master), (agents) => byHost(agents, 'doomed')?.status === 'unreachable', WITHIN);
       expect(byHost(after, 'live')?.status).toBe('admitted');
       expect(live.child.exitCode).toBeNull(); // the live agent kept running through the failover
       expect((await master.operator('GET', '/master')).body.recovery.state).toBe('done');
     });
 
     it('keeps the epoch and marks nobody when a master restarts within its lease', async () => {
-      const env = { ...(await scenarioEnv(store)), REGISTRAR_MASTER_LEASE: '8s', REGISTRAR_AGENT_TIMEOUT: '10s' };
+      // A lease far longer than a restart takes on a loaded machine.
+      const env = { ...(await scenarioEnv(store)), REGISTRAR_MASTER_LEASE: '20s', REGISTRAR_AGENT_TIMEOUT: '25s' };
       const dir = await stateDir();
       let master = track(await startMaster(env));
       track(startAgent(master.url, 'a', join(dir, 'a.json')));
-      await eventually(async () => ((await agentsOf(master)).length === 1 ? true : undefined), 30_000, 'agent registered');
+      await eventually('the agent registered', () => agentsOf(master), (agents) => agents.length === 1, WITHIN);
       const epoch = (await master.operator('GET', '/master')).body.epoch;
       await master.stop();
       master = track(await startMaster(env));
@@ -74,21 +80,24 @@ for (const store of e2eStores()) {
       const dir = await stateDir();
       let master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '1s' }));
       const agents = ['h1', 'h2', 'h3'].map((h) => track(startAgent(master.url, h, join(dir, `${h}.json`))));
-      await eventually(async () => ((await agentsOf(master)).length === 3 ? true : undefined), 30_000, 'three agents');
+      await eventually('three agents registered', () => agentsOf(master), (agents) => agents.length === 3, WITHIN);
       await master.stop();
+      const stoppedAt = Date.now();
       await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-      await lapse(env);
+      await lapse(stoppedAt, env);
       master = track(await startMaster({ ...env, REGISTRAR_REREGISTER_TIMEOUT: '1s' }));
-      const health = await eventually(async () => {
-        const h = (await (await fetch(`${master.url}/health`)).json()) as { held: boolean; warnings: string[] };
-        return h.held ? h : undefined;
-      }, 30_000, 'the hold');
+      const health = await eventually(
+        'marking held',
+        async () => (await (await fetch(`${master.url}/health`)).json()) as { held: boolean; warnings: string[] },
+        (h) => h.held,
+        WITHIN,
+      );
       expect(health.warnings.join()).toMatch(/marking is held/);
       expect((await agentsOf(master)).every((a) => a.status === 'admitted')).toBe(true);
       const release = await master.operator('POST', '/master/recovery/release', { reason: 'rack lost for good' });
       expect(release.status).toBe(200);
       expect(release.body.wouldMark).toHaveLength(3);
-      await eventually(async () => ((await agentsOf(master)).every((a) => a.status === 'unreachable') ? true : undefined), 30_000, 'all marked');
+      await eventually('all three marked unreachable', () => agentsOf(master), (agents) => agents.every((a) => a.status === 'unreachable'), WITHIN);
     });
 
     it('answers a gone agent 410 and its client exits', async () => {
@@ -96,10 +105,7 @@ for (const store of e2eStores()) {
       const dir = await stateDir();
       const master = track(await startMaster(env));
       const agent = track(startAgent(master.url, 'retired', join(dir, 'retired.json')));
-      const [record] = await eventually(async () => {
-        const agents = await agentsOf(master);
-        return agents.length === 1 ? agents : undefined;
-      }, 30_000, 'agent registered');
+      const [record] = await eventually('the agent registered', () => agentsOf(master), (agents) => agents.length === 1, WITHIN);
       expect((await master.operator('POST', `/agents/${record!.id}/gone`, { reason: 'decommissioned' })).status).toBe(200);
       expect(await agent.exited).toBe(0);
       expect(agent.lines.join('\n')).toMatch(/marked this agent gone/);
