@@ -33,8 +33,6 @@ new RegistrarStack(app, context('stackName') ?? 'Registrar', {
   settings,
   joinTokenSecret: context('joinTokenSecret'),
   operatorTokenSecret: context('operatorTokenSecret'),
-  joinTokenVersion: context('joinTokenVersion'),
-  operatorTokenVersion: context('operatorTokenVersion'),
   apiConcurrency: number('apiConcurrency'),
   ...(retentionDays === undefined ? {} : { logRetention: retentionDays as RetentionDays }),
 });

@@ -69,18 +69,18 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
   it('runs both functions from src/lambda.ts on Node 22, arm64, with the Lambda timings and the table', () => {
     expect(byType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([ids.api, ids.sweeper].sort());
     const store = { 'Fn::Join': ['', ['dynamodb:', { Ref: ids.table }]] };
-    for (const [id, handler] of [[ids.api, 'index.handler'], [ids.sweeper, 'index.sweeper']] as const) {
+    for (const [id, handler] of [[ids.api, 'index.stream'], [ids.sweeper, 'index.sweeper']] as const) {
       expect(fn(id)).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         Handler: handler,
-        Environment: { Variables: { REGISTRAR_STORE: store, REGISTRAR_SWEEP_INTERVAL: '60s', REGISTRAR_MASTER_LEASE: '150s' } },
+        Environment: { Variables: { REGISTRAR_STORE: store, REGISTRAR_SWEEP_INTERVAL: '15s', REGISTRAR_MASTER_LEASE: '150s' } },
       });
     }
     expect(fn(ids.api).Code).toEqual(fn(ids.sweeper).Code); // one bundle, two handlers
   });
 
-  it('gives the tokens to the API alone, as Secrets Manager references resolved at deploy', () => {
+  it('gives the API the token secrets’ ARNs alone, never their values, and only it may read them', () => {
     const secrets = byType('AWS::SecretsManager::Secret');
     expect(secrets).toHaveLength(2);
     for (const [, secret] of secrets) {
@@ -89,22 +89,30 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
       expect(secret.Properties.SecretString).toBeUndefined();
     }
     const vars = fn(ids.api).Environment.Variables;
-    for (const name of ['REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN']) {
-      expect(vars[name]).toEqual({ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: expect.any(String) }, ':SecretString:::}}']] });
+    const referenced = [vars.REGISTRAR_JOIN_TOKEN_SECRET, vars.REGISTRAR_OPERATOR_TOKEN_SECRET].map((v: { Ref: string }) => v.Ref);
+    expect(referenced.sort()).toEqual(secrets.map(([id]) => id).sort());
+    expect(JSON.stringify(s.resources)).not.toMatch(/resolve:secretsmanager/); // no value is resolved into any configuration
+    for (const id of [ids.api, ids.sweeper]) {
+      expect(Object.keys(fn(id).Environment.Variables)).not.toContain('REGISTRAR_JOIN_TOKEN');
+      expect(Object.keys(fn(id).Environment.Variables)).not.toContain('REGISTRAR_OPERATOR_TOKEN');
     }
-    expect(vars.REGISTRAR_JOIN_TOKEN).not.toEqual(vars.REGISTRAR_OPERATOR_TOKEN);
-    expect(Object.keys(fn(ids.sweeper).Environment.Variables)).not.toContain('REGISTRAR_JOIN_TOKEN');
-    expect(Object.keys(fn(ids.sweeper).Environment.Variables)).not.toContain('REGISTRAR_OPERATOR_TOKEN');
+    expect(Object.keys(fn(ids.sweeper).Environment.Variables)).not.toContain('REGISTRAR_JOIN_TOKEN_SECRET');
   });
 
-  it('uses existing secrets, pinned to a version, when given', () => {
-    const { resources, template } = synth({ joinTokenSecret: 'registrar/join', operatorTokenSecret: 'registrar/operator', joinTokenVersion: 'v-2' });
+  it('uses existing secrets when given, by name or ARN', () => {
+    const { resources, template } = synth({ joinTokenSecret: 'registrar/join', operatorTokenSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/operator-AbCdEf' });
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret')).toHaveLength(0);
-    const api = Object.values(resources).find((r) => r.Properties?.Handler === 'index.handler')!;
-    const join = JSON.stringify(api.Properties.Environment.Variables.REGISTRAR_JOIN_TOKEN);
-    expect(join).toMatch(/\{\{resolve:secretsmanager:.*secret:registrar\/join.*:SecretString:::v-2\}\}/);
-    expect(JSON.stringify(api.Properties.Environment.Variables.REGISTRAR_OPERATOR_TOKEN)).toMatch(/secret:registrar\/operator.*:SecretString:::\}\}/);
+    const api = Object.values(resources).find((r) => r.Properties?.Handler === 'index.stream')!;
+    expect(JSON.stringify(api.Properties.Environment.Variables.REGISTRAR_JOIN_TOKEN_SECRET)).toMatch(/secret:registrar\/join/);
+    expect(api.Properties.Environment.Variables.REGISTRAR_OPERATOR_TOKEN_SECRET).toBe('arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/operator-AbCdEf');
     template.resourceCountIs('AWS::Lambda::Function', 2);
+  });
+
+  it('streams the API’s responses, caps its concurrency by a parameter, and reserves concurrency for the sweeper', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM' });
+    expect(s.template.toJSON().Parameters.ApiConcurrency).toMatchObject({ Type: 'Number', Default: 100, MinValue: 1 });
+    expect(fn(ids.api).ReservedConcurrentExecutions).toEqual({ Ref: 'ApiConcurrency' });
+    expect(fn(ids.sweeper).ReservedConcurrentExecutions).toBe(2);
   });
 
   it('serves the API at a Function URL with auth NONE: the app checks bearer tokens', () => {
@@ -147,9 +155,13 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
       ]);
       const policies = byType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleOf(id)));
       expect(policies).toHaveLength(1);
+      const secretsRead = id === ids.api
+        ? [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: byType('AWS::SecretsManager::Secret').map(([secret]) => ({ Ref: secret })) }]
+        : [];
       expect(policies[0]![1].Properties.PolicyDocument.Statement).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupOf(id), 'Arn'] } },
         { Effect: 'Allow', Action: [...actions], Resource: { 'Fn::GetAtt': [ids.table, 'Arn'] } },
+        ...secretsRead,
       ]);
     }
     // Nothing anywhere allows every action or every resource.
@@ -179,11 +191,12 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
     const bundle = createRequire(join(dir, 'index.js'))('./index.js') as typeof import('../src/lambda.ts');
     expect(typeof bundle.handler).toBe('function');
     expect(typeof bundle.sweeper).toBe('function');
+    expect('stream' in bundle).toBe(true); // a function inside Lambda, where response streaming exists
   });
 
-  it('refuses settings that would not run: a sweep interval that is no whole minute, tokens in clear', () => {
-    expect(() => new RegistrarStack(new App(), 'A', { settings: { REGISTRAR_SWEEP_INTERVAL: '90s', REGISTRAR_MASTER_LEASE: '200s' } })).toThrow(/whole number of minutes/);
+  it('refuses settings that would not run: a sweep interval that does not divide the minute, tokens in clear', () => {
+    expect(() => new RegistrarStack(new App(), 'A', { settings: { REGISTRAR_SWEEP_INTERVAL: '25s', REGISTRAR_MASTER_LEASE: '200s', REGISTRAR_AGENT_TIMEOUT: '120s' } })).toThrow(/divide the one-minute schedule/);
     expect(() => new RegistrarStack(new App(), 'B', { settings: { REGISTRAR_JOIN_TOKEN: 'x'.repeat(20) } })).toThrow(/set by the stack/);
-    expect(() => new RegistrarStack(new App(), 'C', { settings: { REGISTRAR_MASTER_LEASE: '60s' } })).toThrow(/REGISTRAR_MASTER_LEASE/);
+    expect(() => new RegistrarStack(new App(), 'C', { settings: { REGISTRAR_MASTER_LEASE: '30s' } })).toThrow(/REGISTRAR_MASTER_LEASE/);
   });
 });

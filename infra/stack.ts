@@ -4,22 +4,25 @@
 // - Function URL rather than an API Gateway HTTP API: heartbeats are the whole load (4 per agent per
 //   minute), and a Function URL adds nothing per request where an HTTP API adds $1 per million. The app
 //   authenticates every request with bearer tokens, so the URL's auth type is NONE.
-// - Tokens live in Secrets Manager; the template holds only `{{resolve:secretsmanager:...}}` references
-//   that CloudFormation resolves at deploy time into the API function's environment. Only the API gets
-//   them: the sweeper needs none.
+// - Tokens live in Secrets Manager and are read by the API function at run time (cached, read again on an
+//   unknown token, so a rotation needs no redeploy): its environment holds only the secrets' ARNs, and
+//   only it may read them. The sweeper needs no token.
+// - The Function URL streams responses (RESPONSE_STREAM), so a registry export is not cut at 6 MB.
+// - The sweeper has reserved concurrency, so a flood of requests to the API can never starve failure
+//   detection; the API is capped (the ApiConcurrency parameter), which bounds what a flood costs.
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, Architecture, FunctionUrlAuthType, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, FunctionUrlAuthType, InvokeMode, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { tableSchema } from '../adapters/dynamodb/schema.ts';
-import { loadConfig } from '../src/config.ts';
+import { SWEEP_SCHEDULE_MS, loadConfig } from '../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../src/lambda.ts', import.meta.url));
@@ -34,8 +37,13 @@ export const TABLE_ACTIONS = {
   sweeper: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
 } as const;
 
+/** The API's default concurrency cap: ~4 heartbeats per agent per minute at ~20 ms each fit 10,000s of agents. */
+export const DEFAULT_API_CONCURRENCY = 100;
+/** Reserved for the sweeper, so that no flood of API requests can starve failure detection. */
+export const SWEEPER_CONCURRENCY = 2;
+
 /** The Lambda defaults, written out so the template says what runs. */
-export const LAMBDA_SETTINGS = { REGISTRAR_SWEEP_INTERVAL: '60s', REGISTRAR_MASTER_LEASE: '150s' } as const;
+export const LAMBDA_SETTINGS = { REGISTRAR_SWEEP_INTERVAL: '15s', REGISTRAR_MASTER_LEASE: '150s' } as const;
 
 const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
 const BILLING_MODES = { PAY_PER_REQUEST: BillingMode.PAY_PER_REQUEST, PROVISIONED: BillingMode.PROVISIONED } as const;
@@ -46,10 +54,7 @@ export interface RegistrarStackProps extends StackProps {
   /** Existing Secrets Manager secrets (name or ARN) holding each token list; the stack generates them when absent. */
   joinTokenSecret?: string;
   operatorTokenSecret?: string;
-  /** The secret version to deploy: a new one makes CloudFormation read the secret again after a rotation. */
-  joinTokenVersion?: string;
-  operatorTokenVersion?: string;
-  /** Caps the API's concurrent executions (and so its cost under a flood of unauthenticated calls). */
+  /** The API's concurrency cap's default (the ApiConcurrency parameter), bounding its cost under a flood. */
   apiConcurrency?: number;
   logRetention?: RetentionDays;
 }
@@ -67,8 +72,11 @@ export class RegistrarStack extends Stack {
     }
     // A bad value fails here, at synth, rather than as a 503 after deploying.
     const { policy } = loadConfig({ ...settings, REGISTRAR_STORE: 'dynamodb:check' }, 'lambda');
-    const minutes = policy.sweepInterval / 60_000;
-    if (!Number.isInteger(minutes)) throw new Error('REGISTRAR_SWEEP_INTERVAL: an EventBridge schedule runs every whole number of minutes');
+    // The schedule invokes the sweeper every minute; each invocation sweeps every sweep interval until the next.
+    if (SWEEP_SCHEDULE_MS % policy.sweepInterval !== 0) {
+      throw new Error('REGISTRAR_SWEEP_INTERVAL: must divide the one-minute schedule (e.g. 15s, 20s, 30s, 60s)');
+    }
+    const minutes = SWEEP_SCHEDULE_MS / 60_000;
 
     this.table = new Table(this, 'Registry', {
       partitionKey: { name: tableSchema.partitionKey.name, type: ATTRIBUTE_TYPES[tableSchema.partitionKey.type] },
@@ -82,37 +90,40 @@ export class RegistrarStack extends Stack {
     const environment = { ...settings, REGISTRAR_STORE: `dynamodb:${this.table.tableName}` };
     const join = this.tokenSecret('JoinToken', props.joinTokenSecret);
     const operator = this.tokenSecret('OperatorToken', props.operatorTokenSecret);
-    // The dynamic reference, not the value, goes into the template.
-    const tokenValue = (secret: ISecret, versionId?: string) =>
-      SecretValue.secretsManager(secret.secretArn, versionId ? { versionId } : {}).unsafeUnwrap();
+    const apiConcurrency = new CfnParameter(this, 'ApiConcurrency', {
+      type: 'Number',
+      default: props.apiConcurrency ?? DEFAULT_API_CONCURRENCY,
+      minValue: 1,
+      description: 'the most concurrent executions of the API function: bounds what a flood of requests can cost',
+    });
 
     this.api = this.registrarFunction('Api', {
-      handler: 'handler',
+      handler: 'stream',
       description: 'registrar: the HTTP API',
       memorySize: 256,
       timeout: Duration.seconds(10),
-      environment: {
-        ...environment,
-        REGISTRAR_JOIN_TOKEN: tokenValue(join, props.joinTokenVersion),
-        REGISTRAR_OPERATOR_TOKEN: tokenValue(operator, props.operatorTokenVersion),
-      },
+      environment: { ...environment, REGISTRAR_JOIN_TOKEN_SECRET: join.secretArn, REGISTRAR_OPERATOR_TOKEN_SECRET: operator.secretArn },
       actions: TABLE_ACTIONS.api,
+      secrets: [join, operator],
       // START/END/REPORT lines on every heartbeat would cost more than the heartbeats; errors still log.
       systemLogLevel: SystemLogLevel.WARN,
       logRetention: props.logRetention,
-      ...(props.apiConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.apiConcurrency }),
+      reservedConcurrentExecutions: apiConcurrency.valueAsNumber,
     });
-    const url = this.api.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    const url = this.api.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
 
     this.sweeper = this.registrarFunction('Sweeper', {
       handler: 'sweeper',
       description: 'registrar: the master sweep, on a schedule',
-      memorySize: 1024,
+      // A sweep keeps a small summary per agent (~200 bytes): 100,000 agents need ~25 MB of heap.
+      memorySize: 512,
       timeout: Duration.minutes(2),
       environment,
       actions: TABLE_ACTIONS.sweeper,
       systemLogLevel: SystemLogLevel.INFO,
       logRetention: props.logRetention,
+      // One invocation a minute, overlapping the next by a few seconds at most.
+      reservedConcurrentExecutions: SWEEPER_CONCURRENCY,
     });
     new Rule(this, 'SweepSchedule', {
       description: 'registrar: the sweeper is the master',
@@ -144,12 +155,14 @@ export class RegistrarStack extends Stack {
 
   /** One of the two functions built from src/lambda.ts: its own role, log group and table actions only. */
   private registrarFunction(id: string, opts: {
-    handler: 'handler' | 'sweeper';
+    handler: 'stream' | 'sweeper';
     description: string;
     memorySize: number;
     timeout: Duration;
     environment: Record<string, string>;
     actions: readonly string[];
+    /** Secrets it may read (GetSecretValue on these alone). */
+    secrets?: ISecret[];
     systemLogLevel: SystemLogLevel;
     logRetention?: RetentionDays | undefined;
     reservedConcurrentExecutions?: number;
@@ -160,6 +173,9 @@ export class RegistrarStack extends Stack {
     const role = new Role(this, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     role.addToPolicy(new PolicyStatement({ actions: [...opts.actions], resources: [this.table.tableArn] }));
+    if (opts.secrets?.length) {
+      role.addToPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: opts.secrets.map((s) => s.secretArn) }));
+    }
     return new NodejsFunction(this, id, {
       entry: ENTRY,
       handler: opts.handler,

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { AgentInfo } from '../registry/index.ts';
 import type { Registrar } from '../registrar.ts';
-import { agentSecret, requireToken, type Tokens } from './auth.ts';
+import { agentSecret, requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
 import { rateLimiter, type Rate } from './rate-limit.ts';
 import { agentIdParam, body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
@@ -28,7 +28,7 @@ function boundedInfo(b: InfoFields): AgentInfo {
   return info;
 }
 
-export function agentRoutes(registrar: Registrar, tokens: Tokens, registrationRate?: Rate) {
+export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrationRate?: Rate) {
   const { policy } = registrar.core;
   const limiter = registrationRate && rateLimiter(registrationRate, registrar.core.clock);
   const timings = {
@@ -38,7 +38,7 @@ export function agentRoutes(registrar: Registrar, tokens: Tokens, registrationRa
   const app = new Hono();
 
   app.post('/', async (c) => {
-    const by = requireToken(c, tokens, 'join');
+    const by = await requireToken(c, tokens, 'join');
     const b = await body(c, registerBody);
     const info = boundedInfo(b);
     const taken = limiter?.take(by);

@@ -10,6 +10,17 @@ export interface Tokens {
   operator: Token[];
 }
 
+/**
+ * Tokens as they are now. Where they are read from a secret store at run time (Lambda), `refresh`
+ * reads them again when a request presents one that is unknown, so a rotation needs no redeploy.
+ */
+export interface TokenSource {
+  current(): Tokens;
+  refresh(): Promise<void>;
+}
+
+export const fixedTokens = (tokens: Tokens): TokenSource => ({ current: () => tokens, refresh: async () => {} });
+
 export function bearer(c: Context): string {
   const header = c.req.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -27,24 +38,32 @@ function labelOf(tokens: Token[], presented: string): string | undefined {
 export type Kind = 'join' | 'operator';
 
 /** The operator token's label when the request presents one, without refusing anything. */
-export function operatorLabel(c: Context, tokens: Tokens): string | undefined {
+export function operatorLabel(c: Context, source: TokenSource): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-  return m ? labelOf(tokens.operator, m[1]!) : undefined;
+  return m ? labelOf(source.current().operator, m[1]!) : undefined;
 }
 
-/** Requires a token of one kind; a token of the other kind is a 403, anything else a 401. Returns its label. */
-export function requireToken(c: Context, tokens: Tokens, kind: Kind): string {
+/**
+ * Requires a token of one kind; a token of the other kind is a 403, anything else a 401 (after the
+ * tokens are read again, in case they were rotated). Returns its label.
+ */
+export async function requireToken(c: Context, source: TokenSource, kind: Kind): Promise<string> {
   const presented = bearer(c);
-  const label = labelOf(tokens[kind], presented);
-  if (label !== undefined) return label;
   const other = kind === 'join' ? 'operator' : 'join';
-  if (labelOf(tokens[other], presented) !== undefined) throw new ApiError(403, 'forbidden', `an ${other} token cannot be used here`);
+  for (const fresh of [false, true]) {
+    if (fresh) await source.refresh();
+    const tokens = source.current();
+    const label = labelOf(tokens[kind], presented);
+    if (label !== undefined) return label;
+    if (labelOf(tokens[other], presented) !== undefined) throw new ApiError(403, 'forbidden', `an ${other} token cannot be used here`);
+  }
   throw new ApiError(401, 'unauthorized', `invalid ${kind} token`);
 }
 
 /** An agent's secret: join and operator tokens are the wrong kind; the registrar checks the secret itself. */
-export function agentSecret(c: Context, tokens: Tokens): string {
+export function agentSecret(c: Context, source: TokenSource): string {
   const presented = bearer(c);
+  const tokens = source.current();
   if (labelOf(tokens.join, presented) !== undefined || labelOf(tokens.operator, presented) !== undefined) {
     throw new ApiError(403, 'forbidden', 'this takes the agent secret, not a join or operator token');
   }

@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { leaseLapsed } from '../registry/index.ts';
 import type { Log, Registrar } from '../registrar.ts';
 import { agentRoutes } from './agent-routes.ts';
-import { operatorLabel, type Tokens } from './auth.ts';
+import { fixedTokens, operatorLabel, type TokenSource, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import type { Rate } from './rate-limit.ts';
@@ -14,14 +14,16 @@ import { StoreUnavailableError } from '../store.ts';
 
 export interface MasterDeps {
   registrar: Registrar;
-  tokens: Tokens;
+  /** Fixed tokens, or a source that reads them at run time and again when one presented is unknown. */
+  tokens: Tokens | TokenSource;
   log?: Log;
   /** Registrations per join-token label in this instance; unlimited when absent. */
   registrationRateLimit?: Rate;
 }
 
 export function createMaster(deps: MasterDeps): Hono {
-  const { registrar, tokens } = deps;
+  const { registrar } = deps;
+  const tokens = 'current' in deps.tokens ? deps.tokens : fixedTokens(deps.tokens);
   const log = deps.log ?? (() => {});
   const { policy, clock } = registrar.core;
   const app = new Hono();

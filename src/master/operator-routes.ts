@@ -3,13 +3,13 @@ import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { leaseLapsed } from '../registry/index.ts';
 import { agentView, type AgentFilter, type Registrar } from '../registrar.ts';
-import { requireToken, type Tokens } from './auth.ts';
+import { requireToken, type TokenSource } from './auth.ts';
 import { actionBody, agentIdParam, body, drainBody, listQuery, parse, parseTime, releaseBody } from './schemas.ts';
 
-export function operatorRoutes(registrar: Registrar, tokens: Tokens) {
+export function operatorRoutes(registrar: Registrar, tokens: TokenSource) {
   const app = new Hono<{ Variables: { operator: string } }>();
   app.use(async (c, next) => {
-    c.set('operator', requireToken(c, tokens, 'operator'));
+    c.set('operator', await requireToken(c, tokens, 'operator'));
     await next();
   });
   const actor = async (c: Context<{ Variables: { operator: string } }>) => {
