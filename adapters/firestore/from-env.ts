@@ -2,8 +2,9 @@
 // credentials, FIRESTORE_EMULATOR_HOST), so that only this adapter imports the SDK.
 import { Firestore } from '@google-cloud/firestore';
 import type { Store } from '../../src/store.ts';
-import { createFirestoreStore } from './index.ts';
+import { createFirestoreStore, type FirestoreStoreOptions } from './index.ts';
 
-export function openFirestoreStore(collection: string): Store {
-  return createFirestoreStore({ firestore: new Firestore(), collection });
+/** `deadlineMs`: how long one store call may take (default DEFAULT_DEADLINE_MS, index.ts). */
+export function openFirestoreStore(collection: string, options: Pick<FirestoreStoreOptions, 'deadlineMs'> = {}): Store {
+  return createFirestoreStore({ firestore: new Firestore(), collection, ...options });
 }

@@ -1,11 +1,27 @@
 // The Firestore store: one collection, one document per key. Every commit is one batched write
 // whose preconditions carry the expectations, so it is atomic and decided by Firestore itself.
+//
+// Indexes: records are opaque JSON strings that are never queried (list orders by document id, which
+// needs no index of ours), so firestore.indexes.json at the repository root exempts the `value` field
+// (and the short `commit` marker) from Firestore's automatic single-field indexes: indexing them costs
+// an index write per field per commit and fails on values beyond an index entry's 1,500 bytes. Set
+// its `collectionGroup` to the collection of REGISTRAR_STORE=firestore:<collection> and deploy it,
+// either with the Firebase CLI (firebase.json: { "firestore": { "indexes": "firestore.indexes.json" } }):
+//   firebase deploy --only firestore:indexes --project <project>
+// or with gcloud, one exemption per field:
+//   gcloud firestore indexes fields update value --collection-group=<collection> --disable-indexes --project=<project>
+//   gcloud firestore indexes fields update commit --collection-group=<collection> --disable-indexes --project=<project>
+//
+// Deadlines: every call (get, one list page, commit) ends within `deadlineMs` (calls.ts says how):
+// a read then fails with StoreUnavailableError ('not-applied'), a commit with 'unknown' unless the
+// read-back of its marker settles it.
 import { randomUUID } from 'node:crypto';
 import {
   FieldPath, FieldValue,
   type DocumentSnapshot, type Firestore, type WriteBatch, type WriteResult,
 } from '@google-cloud/firestore';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
+import { type Call, hookCalls, operations } from './calls.ts';
 import { COMMIT_FIELD, UNWRITTEN_FIELD, VALUE_FIELD, documentId, keyOf, recordDocument, updateTimeOf, versionOf } from './document.ts';
 import { classifyFirestoreError } from './errors.ts';
 import {
@@ -15,22 +31,35 @@ import {
 
 export { loadRecords } from './bulk-load.ts';
 
+/** How long one store call may take by default: well under any HTTP request timeout. */
+export const DEFAULT_DEADLINE_MS = 2_500;
+
 export interface FirestoreStoreOptions {
   /** The client; the store owns it from now on and terminates it on close. */
   firestore: Firestore;
   /** The collection (path) holding the records; nothing else should write there. */
   collection: string;
+  /**
+   * How long one call (a get, a list page, a commit with its read-back) may take before it fails
+   * with StoreUnavailableError; default DEFAULT_DEADLINE_MS. A commit spends at most two thirds of
+   * it sending, and the rest reading back what a failed send did.
+   */
+  deadlineMs?: number;
 }
 
-export function createFirestoreStore({ firestore, collection }: FirestoreStoreOptions): Store {
+export function createFirestoreStore({ firestore, collection, deadlineMs = DEFAULT_DEADLINE_MS }: FirestoreStoreOptions): Store {
+  if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new Error(`firestore store: deadlineMs must be a positive number, not ${deadlineMs}`);
   const records = firestore.collection(collection);
+  /** Whether Commit RPCs are counted (calls.ts); if not, no refusal is taken as authoritative. */
+  const counted = hookCalls(firestore);
+  const sdk = operations();
   let closed = false;
 
-  /** Runs a read, turning transient failures into StoreUnavailableError. */
+  /** Runs a read within the deadline, turning transient failures into StoreUnavailableError. */
   const read = async <R>(op: () => Promise<R>): Promise<R> => {
     if (closed) throw new StoreUnavailableError('firestore store is closed');
     try {
-      return await op();
+      return await sdk.run({ deadline: Date.now() + deadlineMs, commits: 0 }, op);
     } catch (err) {
       if (classifyFirestoreError(err) === 'fatal') throw err;
       throw new StoreUnavailableError(`firestore read failed: ${messageOf(err)}`, { cause: err });
@@ -72,26 +101,47 @@ export function createFirestoreStore({ firestore, collection }: FirestoreStoreOp
     async commit(writes: Write[]): Promise<Record<string, Version>> {
       const prepared = prepareCommit(writes);
       if (closed) throw new StoreUnavailableError('firestore store is closed');
+      const started = Date.now();
       // Marks every document this commit puts, so that a commit whose answer was lost can be recognized.
       const commitId = randomUUID();
-      const batch = firestore.batch();
-      for (const write of prepared) addWrite(batch, write, commitId);
-      let results: WriteResult[];
-      try {
-        results = await batch.commit();
-      } catch (err) {
-        return resolveFailedCommit(prepared, commitId, err);
+      const sending: Call = { deadline: started + (deadlineMs * 2) / 3, commits: 0 };
+      // Whether an attempt may have applied without our knowing (its answer lost, or resent unseen).
+      let uncertain = !counted;
+      for (let attempt = 1; ; attempt++) {
+        const batch = firestore.batch();
+        for (const write of prepared) addWrite(batch, write, commitId); // may throw ConflictError before any I/O
+        const sentBefore = sending.commits;
+        let results: WriteResult[];
+        try {
+          results = await sdk.run(sending, () => batch.commit());
+        } catch (err) {
+          const failure = classifyFirestoreError(err, { preconditioned: prepared.some(({ write }) => write.expect !== 'any') });
+          if (failure === 'fatal') throw err;
+          const sent = sending.commits - sentBefore;
+          // A refusal is authoritative only as the answer to the one RPC this attempt sent.
+          if (failure === 'unanswered' || sent !== 1) uncertain = true;
+          // Refused unapplied, as every attempt before: sending it again is safe, while time remains.
+          const pause = Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          if (failure === 'rejected' && !uncertain && Date.now() + pause < sending.deadline) {
+            await new Promise((resolve) => setTimeout(resolve, pause));
+            continue;
+          }
+          return resolveFailedCommit(prepared, commitId, err, { uncertain, deadline: started + deadlineMs });
+        }
+        const versions: Record<string, Version> = {};
+        for (const [i, { write, json }] of prepared.entries()) {
+          if (json !== undefined) versions[write.key] = versionOf(write.key, results[i]!.writeTime);
+        }
+        return versions;
       }
-      const versions: Record<string, Version> = {};
-      for (const [i, { write, json }] of prepared.entries()) {
-        if (json !== undefined) versions[write.key] = versionOf(write.key, results[i]!.writeTime);
-      }
-      return versions;
     },
 
     async close() {
       if (closed) return;
       closed = true;
+      // Calls given up at their deadline end soon after it (calls.ts); terminating before they do
+      // would make the SDK start their next attempt on a terminated client.
+      await sdk.ended(deadlineMs + 5_000);
       await firestore.terminate();
     },
   };
@@ -120,40 +170,49 @@ export function createFirestoreStore({ firestore, collection }: FirestoreStoreOp
   }
 
   /**
-   * Decides what a failed commit means. The SDK itself resends a commit after some transient errors,
-   * so even a conflict may be the echo of our own applied attempt. Our commit id on every document
-   * it puts proves it applied; a conflict is reported only where the current state breaks an
-   * expectation in a way our own commit could not have caused; anything else stays unknown unless
-   * the state proves the commit never applied.
+   * Decides what a failed commit means. Unless `uncertain`, every Commit RPC it sent was answered
+   * and none applied, the last with `err`: a refusal is then the truth, and the read-back only names
+   * the key whose expectation broke. Otherwise an attempt may have applied unseen (its answer lost,
+   * or resent by the SDK itself), so even a conflict may be the echo of our own applied commit:
+   * - our commit id still on every document it puts proves it applied;
+   * - a put or delete whose document still has exactly the update time it expected proves it never
+   *   applied (an applied write changes the update time, and update times are never reused); an
+   *   absent document proves nothing, since a record created by us may have been deleted since;
+   * - nothing else can be told apart from our own applied commit followed by other writers: unknown.
    */
-  async function resolveFailedCommit(prepared: PreparedWrite[], commitId: string, err: unknown): Promise<Record<string, Version>> {
+  async function resolveFailedCommit(
+    prepared: PreparedWrite[], commitId: string, err: unknown, { uncertain, deadline }: { uncertain: boolean; deadline: number },
+  ): Promise<Record<string, Version>> {
     const failure = classifyFirestoreError(err, { preconditioned: prepared.some(({ write }) => write.expect !== 'any') });
-    if (failure === 'fatal') throw err;
     const unavailable = (outcome: 'not-applied' | 'unknown') =>
       new StoreUnavailableError(`firestore commit failed: ${messageOf(err)}`, { outcome, cause: err });
+    if (!uncertain && failure === 'rejected') throw unavailable('not-applied');
     let snapshots: DocumentSnapshot[];
     try {
-      snapshots = await firestore.getAll(...prepared.map(({ write }) => records.doc(documentId(write.key))), { fieldMask: [COMMIT_FIELD] });
+      const refs = prepared.map(({ write }) => records.doc(documentId(write.key)));
+      snapshots = await sdk.run({ deadline, commits: 0 }, () => firestore.getAll(...refs, { fieldMask: [COMMIT_FIELD] }));
     } catch {
-      throw unavailable('unknown');
+      throw unavailable(uncertain ? 'unknown' : 'not-applied');
     }
     const states = prepared.map(({ write, json }, i) => ({ write, isPut: json !== undefined, snapshot: snapshots[i]! }));
+    const broken = states.find(({ write, snapshot }) => !holdsFor(write, snapshot));
+    if (!uncertain) {
+      // Refused as a whole (failure is 'conflict'): nothing applied.
+      if (broken) throw new ConflictError(broken.write.key);
+      throw unavailable('not-applied'); // the state that refused it is gone already
+    }
     const puts = states.filter(({ isPut }) => isPut);
     const marked = puts.filter(({ snapshot }) => snapshot.get(COMMIT_FIELD) === commitId);
     if (puts.length > 0 && marked.length === puts.length) {
       return Object.fromEntries(marked.map(({ write, snapshot }) => [write.key, versionOf(write.key, snapshot.updateTime!)]));
     }
     if (marked.length > 0) throw unavailable('unknown'); // applied, but some of its versions are already gone
-    if (failure === 'conflict') {
-      // With no put to carry our mark, a document gone since may be our own applied delete: no proof.
-      const broken = states.find(({ write, snapshot }) =>
-        !holdsFor(write, snapshot) && (puts.length > 0 || !isDelete(write) || snapshot.exists));
-      if (broken) throw new ConflictError(broken.write.key);
-      throw unavailable('unknown');
-    }
-    // A document still at the exact version the commit expected was never written by it.
-    const untouched = states.some(({ write, snapshot }) => !isCheck(write) && isVersion(write.expect) && holdsFor(write, snapshot));
-    throw unavailable(failure === 'rejected' && untouched ? 'not-applied' : 'unknown');
+    // Only the last answer can be trusted to have ended every attempt: an unanswered one may still land.
+    const neverApplied = failure !== 'unanswered' &&
+      states.some(({ write, snapshot }) => !isCheck(write) && isVersion(write.expect) && snapshot.exists && holdsFor(write, snapshot));
+    if (!neverApplied) throw unavailable('unknown');
+    if (failure === 'conflict' && broken) throw new ConflictError(broken.write.key);
+    throw unavailable('not-applied');
   }
 }
 
