@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
-import { documentId, keyOf, updateTimeOf, versionOf } from './document.ts';
+import { COMMIT_FIELD, VALUE_FIELD, documentId, keyOf, recordDocument, updateTimeOf, versionOf } from './document.ts';
 
 const keys = [
   'agents/1', 'agents/', 'agents//x', 'agents/%2F', 'agents/%', 'agents/_', 'agents/__x__', 'agents/.', 'agents/..',
@@ -41,5 +42,28 @@ describe('firestore versions', () => {
   it("never takes one key's version for another's, even from the same commit", () => {
     expect(updateTimeOf('b', versionOf('a', time))).toBeUndefined();
     for (const version of ['', 'garbage', '1.2', `${versionOf('a', time)}x`]) expect(updateTimeOf('a', version)).toBeUndefined();
+  });
+});
+
+describe('firestore indexes', () => {
+  it('names the value field "value", beside the commit marker, and nothing else', () => {
+    expect(VALUE_FIELD).toBe('value');
+    expect(Object.keys(recordDocument('{"a":1}', 'c')).sort()).toEqual([COMMIT_FIELD, VALUE_FIELD].sort());
+    expect(recordDocument('{"a":1}', 'c')[VALUE_FIELD]).toBe('{"a":1}');
+  });
+
+  it('exempts the record fields from single-field indexing in firestore.indexes.json', async () => {
+    const config = JSON.parse(await readFile(new URL('../../firestore.indexes.json', import.meta.url), 'utf8')) as {
+      indexes: unknown[];
+      fieldOverrides: { collectionGroup: string; fieldPath: string; indexes: unknown[] }[];
+    };
+    expect(config.indexes).toEqual([]); // no composite index: list orders by document id only
+    const overrides = config.fieldOverrides;
+    expect(overrides.map((o) => o.fieldPath).sort()).toEqual([COMMIT_FIELD, VALUE_FIELD].sort());
+    for (const override of overrides) {
+      expect(override.indexes, override.fieldPath).toEqual([]); // an empty list disables every index of the field
+      expect(override.collectionGroup, override.fieldPath).toMatch(/^[^/]+$/); // a collection id, as in firestore:<collection>
+    }
+    expect(new Set(overrides.map((o) => o.collectionGroup)).size).toBe(1);
   });
 });
