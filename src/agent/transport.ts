@@ -1,7 +1,6 @@
 // How the agent reaches its master: over TLS, trusting a private CA when given one, and never in
 // clear to another machine unless told to (the join token and the agent's secret would cross the
 // network readable by anyone on the path).
-import { Agent, fetch as undiciFetch } from 'undici';
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
 
@@ -12,8 +11,14 @@ export function insecureMasterProblem(master: string, insecureHttp: boolean): st
   return `refusing plain http:// to ${url.host}: the join token and the agent's secret would cross the network in clear; use https://, or --insecure-http to accept that`;
 }
 
-/** A fetch that trusts the CA certificates in `ca` (PEM), as well as the system's. */
+/**
+ * A fetch that trusts the CA certificates in `ca` (PEM), as well as the system's. undici is loaded
+ * only then, so the client also runs where it is not (the Workers tests drive agents from workerd).
+ */
 export function fetchTrusting(ca: string): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca } });
-  return ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  const client = import('undici').then(({ Agent, fetch }) => ({ fetch, dispatcher: new Agent({ connect: { ca } }) }));
+  return (async (input: string | URL, init?: RequestInit) => {
+    const { fetch, dispatcher } = await client;
+    return fetch(input, { ...(init as object), dispatcher });
+  }) as unknown as typeof fetch;
 }

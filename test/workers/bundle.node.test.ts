@@ -79,19 +79,22 @@ describe('the Cloudflare deployment', () => {
     expect(dryRun.stdout).toMatch(/--dry-run: exiting now/);
   });
 
-  it('refuses every request with 503 when its tokens are not set, and says why in its log', async () => {
+  it('refuses every request when its tokens are not set (503, and 401 from the Worker itself without credentials), and says why in its log', async () => {
     const { mf, call, lines } = await start({ ...FAST_TIMINGS }, join(dir, 'no-tokens'));
     try {
       for (const [method, path, token, body] of [
         ['GET', '/health'],
         ['POST', '/api/v1/agents', 'anything-at-all-0123456789', { hostname: 'h' }],
-        ['GET', '/api/v1/agents'],
         ['GET', '/api/v1/master', 'anything-at-all-0123456789'],
-        ['GET', '/api/v1/registry'],
+        ['GET', '/api/v1/registry', 'anything-at-all-0123456789'],
       ] as const) {
         const res = await call(method, path, token, body);
         expect(res.status, `${method} ${path}`).toBe(503);
         expect(res.body.message).toMatch(/REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required/);
+      }
+      // No credential at all: the Worker answers before the Durable Object, as the master would.
+      for (const [method, path] of [['GET', '/api/v1/agents'], ['GET', '/api/v1/registry']] as const) {
+        expect((await call(method, path)).status, `${method} ${path}`).toBe(401);
       }
       // workerd's output reaches us through a pipe, possibly after the responses.
       await eventually('the refusal in the log', () => lines.join('\n'), (log) => /registrar is not configured/.test(log));
