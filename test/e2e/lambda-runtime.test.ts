@@ -43,7 +43,12 @@ describe('tokens from Secrets Manager, at run time', () => {
   it('reads them on first use, caches them, and reads them again when an unknown token arrives (a rotation)', async () => {
     const sm = secrets({ [env.REGISTRAR_JOIN_TOKEN_SECRET]: 'fleet-a:join-token-0123456789', [env.REGISTRAR_OPERATOR_TOKEN_SECRET]: 'operator-token-0123456789' });
     let now = Date.UTC(2026, 0, 1);
-    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
     const c = createLambdaContainer({ env, store: createMemoryStore(), readSecret: sm.read, clock, log: () => {} });
     expect((await request(c, 'POST', '/api/v1/agents', 'join-token-0123456789', { hostname: 'a1' })).status).toBe(201);
     expect((await request(c, 'GET', '/api/v1/master', 'operator-token-0123456789')).status).toBe(200);

@@ -42,7 +42,13 @@ function makeCertificates(dir: string, name: string) {
 
 function memoryState(): StateFile & { current(): AgentState | undefined } {
   let state: AgentState | undefined;
-  return { load: async () => state, save: async (s) => void (state = s), current: () => state };
+  return {
+    load: async () => state,
+    save: async (s) => {
+      state = s;
+    },
+    current: () => state,
+  };
 }
 
 /** The certificate the server presents to a new connection, as its fingerprint. */
