@@ -28,9 +28,11 @@ declare module 'node-zookeeper-client' {
 
   export interface ACL {
     toRecord(): unknown;
+    permission: number;
+    id: { scheme: string; id: string };
   }
 
-  export const ACL: { OPEN_ACL_UNSAFE: ACL[] };
+  export const ACL: { OPEN_ACL_UNSAFE: ACL[]; CREATOR_ALL_ACL: ACL[] };
 
   export interface Exception extends Error {
     code: number;
@@ -45,10 +47,14 @@ declare module 'node-zookeeper-client' {
     OPERATION_TIMEOUT: -7;
     RUNTIME_INCONSISTENCY: -2;
     MARSHALLING_ERROR: -5;
+    UNIMPLEMENTED: -6;
     NO_NODE: -101;
+    NO_AUTH: -102;
     BAD_VERSION: -103;
     NODE_EXISTS: -110;
     SESSION_EXPIRED: -112;
+    INVALID_ACL: -114;
+    AUTH_FAILED: -115;
   };
 
   /** A request as the connection queues it (jute Request). */
@@ -81,9 +87,20 @@ declare module 'node-zookeeper-client' {
     pendingQueue: Packet[];
   }
 
+  type Callback<T = void> = (error: Exception | null, result: T) => void;
+
   export interface Client extends EventEmitter {
     connect(): void;
     close(): void;
+    /** Sends `auth` (for digest: "user:password") now and again on every reconnect. */
+    addAuthInfo(scheme: string, auth: Buffer): void;
+    // The public API, used by tests only (the store sends its own requests, protocol.ts).
+    getData(path: string, callback: Callback<Buffer | undefined>): void;
+    setData(path: string, data: Buffer | null, version: number, callback: Callback<unknown>): void;
+    create(path: string, data: Buffer | null, acls: ACL[], mode: number, callback: Callback<string>): void;
+    remove(path: string, version: number, callback: Callback): void;
+    getChildren(path: string, callback: Callback<string[]>): void;
+    getACL(path: string, callback: Callback<ACL[]>): void;
     getState(): State;
     getSessionId(): Buffer;
     getSessionPassword(): Buffer;
@@ -140,6 +157,7 @@ declare module 'node-zookeeper-client/lib/jute/index.js' {
       GET_CHILDREN2: 12;
       CHECK: 13;
       MULTI: 14;
+      AUTH: 100;
     };
     protocol: {
       RequestHeader: new () => { type: number; xid: number };

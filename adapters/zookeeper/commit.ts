@@ -62,7 +62,7 @@ export async function commitWrites(session: Session, root: string, prepared: Pre
     const plan = planMulti(targets, await readState(client, root, targets, timeoutMs), marker);
     let outcome: MultiOutcome;
     try {
-      outcome = await multi(client, plan.ops, timeoutMs);
+      outcome = await multi(client, plan.ops, session.acls, timeoutMs);
     } catch (error) {
       if (!(error instanceof ZooKeeperError)) throw error;
       return resolveLostAnswer(session, root, plan, marker, error, timeoutMs);

@@ -5,7 +5,7 @@
 // - it has no `sync`, which strongly consistent reads need, and no `multiRead` (ZooKeeper 3.6+),
 //   which reads a page of znodes in one request;
 // - it never times a request out, and does not pass on a multi's zxid.
-import { ACL, Exception, type Client, type WireRequest } from 'node-zookeeper-client';
+import { Exception, type ACL, type Client, type WireRequest } from 'node-zookeeper-client';
 import jute, { type MultiOp, type MultiResult, type Stat } from 'node-zookeeper-client/lib/jute/index.js';
 import { StoreUnavailableError } from '../../src/store.ts';
 import { ZooKeeperError, disguised, rawReply, send } from './connection.ts';
@@ -200,10 +200,10 @@ export interface MultiOutcome {
   failure?: { index: number; code: number };
 }
 
-const toWire = (op: Op): MultiOp => {
+const toWire = (op: Op, acls: ACL[]): MultiOp => {
   switch (op.op) {
     case 'create':
-      return { type: OP.CREATE, path: op.path, data: op.data, acls: ACL.OPEN_ACL_UNSAFE, mode: 0 };
+      return { type: OP.CREATE, path: op.path, data: op.data, acls, mode: 0 };
     case 'setData':
       return { type: OP.SET_DATA, path: op.path, data: op.data, version: op.version };
     case 'remove':
@@ -213,11 +213,11 @@ const toWire = (op: Op): MultiOp => {
   }
 };
 
-/** Applies all operations atomically, or none. */
-export async function multi(client: Client, ops: Op[], timeoutMs: number): Promise<MultiOutcome> {
+/** Applies all operations atomically, or none. Creates give their znodes `acls` (Session#acls). */
+export async function multi(client: Client, ops: Op[], acls: ACL[], timeoutMs: number): Promise<MultiOutcome> {
   const header = new jute.protocol.RequestHeader();
   header.type = OP.MULTI;
-  const response = await send(client, new jute.Request(header, new jute.TransactionRequest(ops.map(toWire))), timeoutMs);
+  const response = await send(client, new jute.Request(header, new jute.TransactionRequest(ops.map((op) => toWire(op, acls)))), timeoutMs);
   const zxid = response.header.zxid.readBigUInt64BE();
   const results = (response.payload as { results: MultiResult[] }).results;
   // A rejected multi answers OK for the operations before the culprit and RUNTIME_INCONSISTENCY after it.
