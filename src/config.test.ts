@@ -83,6 +83,27 @@ describe('configuration', () => {
     for (const bad of ['redis:x', 'dynamodb:', 'zookeeper:zk1:2181', 'firestore:a/b']) expect(() => parseStore(bad), bad).toThrow(ConfigError);
   });
 
+  it('reads ZooKeeper digest credentials apart from the servers, percent-decoded, and never repeats them in an error', () => {
+    expect(parseStore('zookeeper:registrar:s3cr%40t%2F%25@zk1:2181,zk2:2181/registrar')).toEqual({
+      kind: 'zookeeper', connectionString: 'zk1:2181,zk2:2181', root: '/registrar', auth: { user: 'registrar', password: 's3cr@t/%' },
+    });
+    expect(parseStore('zookeeper:zk1:2181/reg@istry')).toEqual({ kind: 'zookeeper', connectionString: 'zk1:2181', root: '/reg@istry' });
+    for (const bad of [
+      'zookeeper:registrar:hunter2@zk1:2181', 'zookeeper::hunter2@zk1:2181/r', 'zookeeper:registrar:@zk1:2181/r', 'zookeeper:registrar@zk1:2181/r',
+      'zookeeper:registrar:hunter2%zz@zk1:2181/r', 'zookeeper:registrar:hunter2/x@zk1:2181/r', 'zookeeper:reg%3Aistrar:hunter2@zk1:2181/r',
+    ]) {
+      const err = (() => {
+        try {
+          parseStore(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      expect((err as Error).message, bad).not.toContain('hunter2');
+    }
+  });
+
   it('takes the same settings as flags', () => {
     expect(flagsToEnv(['--agent-timeout', '90s', '--port=6000', '--store', 'memory'])).toEqual({
       REGISTRAR_AGENT_TIMEOUT: '90s', PORT: '6000', REGISTRAR_STORE: 'memory',

@@ -16,7 +16,8 @@ export type StoreSpec =
   | { kind: 'leveldb'; path: string }
   | { kind: 'dynamodb'; table: string }
   | { kind: 'firestore'; collection: string }
-  | { kind: 'zookeeper'; connectionString: string; root: string }
+  /** `auth`: digest credentials, from zookeeper:<user>:<password>@<host:port>/<path> (adapters/zookeeper). */
+  | { kind: 'zookeeper'; connectionString: string; root: string; auth?: { user: string; password: string } }
   | { kind: 'durable-objects' };
 
 export interface Token {
@@ -104,9 +105,29 @@ export function parseStore(text: string): StoreSpec {
       if (!/^[^/]+$/.test(rest)) throw bad('use firestore:<collection>');
       return { kind, collection: rest };
     case 'zookeeper': {
-      const slash = rest.indexOf('/');
-      if (slash <= 0 || slash === rest.length - 1) throw bad('use zookeeper:<host:port>/<path>');
-      return { kind, connectionString: rest.slice(0, slash), root: rest.slice(slash) };
+      // zookeeper:[<user>:<password>@]<host:port>[,<host:port>…]/<path>, user and password
+      // percent-encoded; an error never repeats them.
+      const at = rest.indexOf('@');
+      const credentials = at >= 0 && (rest.indexOf('/') < 0 || at < rest.indexOf('/')) ? rest.slice(0, at) : undefined;
+      const servers = credentials === undefined ? rest : rest.slice(at + 1);
+      const invalid = (why: string) => new ConfigError(`REGISTRAR_STORE: "zookeeper:${text.includes('@') ? `<credentials>@${text.slice(text.lastIndexOf('@') + 1)}` : rest}": ${why}`);
+      const usage = 'use zookeeper:[<user>:<password>@]<host:port>[,<host:port>…]/<path>';
+      const slash = servers.indexOf('/');
+      const hosts = servers.slice(0, Math.max(slash, 0)).split(',');
+      if (slash <= 0 || slash === servers.length - 1 || !hosts.every((h) => /^(\[[\da-fA-F:.]+\]|[^\s@:/[\]]+)(:\d+)?$/.test(h))) throw invalid(usage);
+      const store = { kind, connectionString: servers.slice(0, slash), root: servers.slice(slash) } as const;
+      if (credentials === undefined) return store;
+      const colon = credentials.indexOf(':');
+      let user: string;
+      let password: string;
+      try {
+        user = decodeURIComponent(credentials.slice(0, Math.max(colon, 0)));
+        password = decodeURIComponent(credentials.slice(colon + 1));
+      } catch {
+        throw invalid('the credentials are not well percent-encoded');
+      }
+      if (colon < 0 || user === '' || password === '' || user.includes(':')) throw invalid(`credentials are <user>:<password>, percent-encoded; ${usage}`);
+      return { ...store, auth: { user, password } };
     }
     case 'durable-objects':
       return { kind };

@@ -23,7 +23,7 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
     }
     case 'zookeeper': {
       const { createZooKeeperStore } = await import('../adapters/zookeeper/index.ts');
-      return createZooKeeperStore({ connectionString: spec.connectionString, root: spec.root });
+      return createZooKeeperStore({ connectionString: spec.connectionString, root: spec.root, auth: spec.auth });
     }
     case 'durable-objects':
       throw new Error('the durable-objects store runs only inside the Cloudflare Worker');

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Exception, createClient, type Client } from 'node-zookeeper-client';
-import { inject } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { parseStore } from '../../src/config.ts';
+import { openStore } from '../../src/stores.ts';
 import { createZooKeeperStore, loadZooKeeperRecords } from '../../adapters/zookeeper/index.ts';
 import { faultSwitch, type FaultSwitch } from './faults.ts';
 import { testAdapter, type StoreHandle } from './index.ts';
@@ -28,6 +30,9 @@ function withFaults(client: Client, faults: FaultSwitch): Client {
   return client;
 }
 
+// With digest credentials, as a deployment should be: every znode of the suite is creator-only.
+const auth = { user: 'conformance', password: `pw-${randomUUID()}` };
+
 testAdapter('zookeeper', {
   skip,
   durable: true,
@@ -36,15 +41,35 @@ testAdapter('zookeeper', {
   async open() {
     const root = `/conformance/${randomUUID()}`;
     const faults = faultSwitch();
-    const store = await createZooKeeperStore({ connectionString, root, newClient: (servers) => withFaults(createClient(servers), faults) });
+    const store = await createZooKeeperStore({ connectionString, root, auth, newClient: (servers) => withFaults(createClient(servers), faults) });
     const handle: StoreHandle = {
       store,
-      reopen: () => createZooKeeperStore({ connectionString, root }),
+      reopen: () => createZooKeeperStore({ connectionString, root, auth }),
       faults,
       // The server and its data folder are thrown away after the run.
     };
     roots.set(handle, root);
     return handle;
   },
-  bulkLoad: (handle, items) => loadZooKeeperRecords({ connectionString, root: roots.get(handle)! }, items),
+  bulkLoad: (handle, items) => loadZooKeeperRecords({ connectionString, root: roots.get(handle)!, auth }, items),
+});
+
+describe.skipIf(skip)(`zookeeper: credentials in REGISTRAR_STORE${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
+  it('opens a store whose znodes only those credentials can read', async () => {
+    const root = `/spec-${randomUUID()}`;
+    const store = await openStore(parseStore(`zookeeper:spec%40user:p%40ss%2Fword@${connectionString}${root}`));
+    try {
+      await store.commit([{ key: 'a', expect: 'absent', put: 1 }]);
+      const stranger = createClient(connectionString);
+      stranger.connect();
+      const code = await new Promise((resolve) => stranger.getData(root, (error) => resolve(error?.code ?? 'read')));
+      stranger.close();
+      expect(code).toBe(Exception.NO_AUTH);
+      const owner = await createZooKeeperStore({ connectionString, root, auth: { user: 'spec@user', password: 'p@ss/word' } });
+      expect((await owner.get('a'))?.value).toBe(1);
+      await owner.close();
+    } finally {
+      await store.close();
+    }
+  });
 });
