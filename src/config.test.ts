@@ -14,6 +14,7 @@ describe('configuration', () => {
       recoveryUnreachableMinimum: 3, registryRetention: 14 * 86_400 * S, registryMaxEntries: 102_400, maxAgents: 100_000,
     });
     expect(c.registrationRateLimit).toEqual({ count: 100, per: S });
+    expect(c.storeTimeout).toBe(2 * S);
     expect(c.joinTokens).toBeUndefined();
   });
 

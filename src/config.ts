@@ -32,6 +32,8 @@ export interface Config {
   store: StoreSpec;
   /** The Node server serves HTTPS with this certificate chain and key (PEM files), reloaded on SIGHUP. */
   tls?: { certFile: string; keyFile: string };
+  /** How long one call to a networked store (DynamoDB, Firestore) may take, its retries included. */
+  storeTimeout: number;
   /** Registrations per join-token label per instance (429 beyond it). */
   registrationRateLimit: { count: number; per: number };
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
@@ -159,7 +161,7 @@ const KNOWN = new Set([
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
   'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES', 'REGISTRAR_MAX_AGENTS',
-  'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY',
+  'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY', 'REGISTRAR_STORE_TIMEOUT',
   // Lambda: the Secrets Manager secrets holding the tokens, read at run time (src/lambda.ts).
   'REGISTRAR_JOIN_TOKEN_SECRET', 'REGISTRAR_OPERATOR_TOKEN_SECRET',
 ]);
@@ -213,6 +215,8 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     port,
     host: get('REGISTRAR_HOST', '0.0.0.0'),
     ...(certFile && keyFile ? { tls: { certFile, keyFile } } : {}),
+    // Well under an agent's request timeout (its heartbeat interval), so a dead socket is a quick 503.
+    storeTimeout: duration('REGISTRAR_STORE_TIMEOUT', '2s'),
     registrationRateLimit: parseRate('REGISTRAR_REGISTRATION_RATE_LIMIT', get('REGISTRAR_REGISTRATION_RATE_LIMIT', '100/1s')),
     store,
     policy,

@@ -3,7 +3,8 @@
 import type { StoreSpec } from './config.ts';
 import type { Store } from './store.ts';
 
-export async function openStore(spec: StoreSpec): Promise<Store> {
+/** `timeoutMs`: how long one call to a networked store may take, its retries included. */
+export async function openStore(spec: StoreSpec, opts: { timeoutMs?: number } = {}): Promise<Store> {
   switch (spec.kind) {
     case 'memory': {
       const { createMemoryStore } = await import('../adapters/memory/index.ts');
@@ -15,11 +16,11 @@ export async function openStore(spec: StoreSpec): Promise<Store> {
     }
     case 'dynamodb': {
       const { openDynamoDbStore } = await import('../adapters/dynamodb/from-env.ts');
-      return openDynamoDbStore(spec.table);
+      return openDynamoDbStore(spec.table, { requestTimeoutMs: opts.timeoutMs });
     }
     case 'firestore': {
       const { openFirestoreStore } = await import('../adapters/firestore/from-env.ts');
-      return openFirestoreStore(spec.collection);
+      return openFirestoreStore(spec.collection, { deadlineMs: opts.timeoutMs });
     }
     case 'zookeeper': {
       const { createZooKeeperStore } = await import('../adapters/zookeeper/index.ts');
