@@ -1,0 +1,711 @@
+// Generated requests for the fuzzer: a symbolic spec (endpoint, target id, credentials, body, query)
+// drawn by fast-check, made concrete against a case's world when it is sent. Specs name agents by
+// index (`Ref`), so a counterexample reads as "agent 3's secret", not as a UUID of one run.
+import fc from 'fast-check';
+import { JOIN, JOIN_RACK_9, OPERATOR } from '../support/master.ts';
+import type { World } from './world.ts';
+
+export const MAX_BODY_BYTES = 32 * 1024;
+
+export const ENDPOINTS = [
+  'register', 'reregister', 'heartbeat', 'leave', 'list', 'get', 'gone', 'drain', 'deactivate', 'reactivate',
+  'master', 'release', 'registry', 'health', 'odd',
+] as const;
+export type Endpoint = (typeof ENDPOINTS)[number];
+
+/** Which credential an endpoint takes. */
+export type Need = 'join' | 'agent' | 'operator' | 'anyone' | 'unknown';
+const NEED: Record<Endpoint, Need> = {
+  register: 'join',
+  reregister: 'agent',
+  heartbeat: 'agent',
+  leave: 'agent',
+  list: 'operator',
+  get: 'operator',
+  gone: 'operator',
+  drain: 'operator',
+  deactivate: 'operator',
+  reactivate: 'operator',
+  master: 'operator',
+  release: 'operator',
+  registry: 'operator',
+  health: 'anyone',
+  odd: 'unknown',
+};
+
+/** Something in the case's world, resolved when the request is made concrete. */
+export class Ref {
+  readonly what: 'id' | 'upperId' | 'secret' | 'epoch' | 'machine' | 'idPrefix' | 'cursor';
+  readonly index: number;
+  readonly delta: number;
+  constructor(what: Ref['what'], index = 0, delta = 0) {
+    this.what = what;
+    this.index = index;
+    this.delta = delta;
+  }
+  [fc.toStringMethod]() {
+    return `ref(${this.what}, ${this.index}${this.delta ? `, ${this.delta}` : ''})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strings: ASCII mostly, any code point, lone surrogates, NUL and other controls, emoji, combining
+// marks, bidi overrides, and the characters that mean something in paths, queries and JSON.
+
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+const special = fc.constantFrom(
+  '\u0000', '\u0001', '\u001f', '\u007f', '\u0085', '\u00a0', '\u00e9', 'e\u0301', '\u200b', '\u202e', '\u2028', '\ufeff', '\uffff',
+  '\u{1f600}', '\u{1f469}\u200d\u{1f469}\u200d\u{1f467}', '\u{10ffff}', '"', '\\', '/', '%', '%00', '%2F', '%zz', '?', '#', '&', '=', ':', ' ', '\n', '\r', '\t', '..', '../',
+);
+const unit = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
+  { weight: 3, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+  { weight: 1, arbitrary: loneSurrogate },
+  { weight: 2, arbitrary: special },
+);
+export const text = (minLength = 0, maxLength = 24) => fc.string({ unit, minLength, maxLength });
+/** Long strings of one character: ASCII, two-byte, four-byte, NUL (six bytes as JSON), a lone surrogate. */
+const huge = fc
+  .tuple(fc.constantFrom('a', '\u00e9', '\u{1f600}', '\u0000', '\ud800', '\u0001'), fc.oneof(fc.integer({ min: 129, max: 300 }), fc.integer({ min: 1000, max: 40_000 })))
+  .map(([c, n]) => c.repeat(n));
+const base64url43 = fc.stringMatching(/^[A-Za-z0-9_-]{43,64}$/);
+
+/** Percent-encodes every byte but unreserved ASCII; a lone surrogate becomes its (invalid) 3 UTF-8 bytes. */
+export function pctEncode(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    if (/^[A-Za-z0-9_~-]$/.test(ch)) {
+      out += ch;
+      continue;
+    }
+    const cp = ch.codePointAt(0)!;
+    const bytes = cp >= 0xd800 && cp <= 0xdfff ? [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)] : [...new TextEncoder().encode(ch)];
+    for (const b of bytes) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets: the agent id in a path.
+
+export type Target =
+  | { t: 'agent'; index: number; form: 'lower' | 'upper' | 'pct' }
+  | { t: 'fresh'; id: string }
+  | { t: 'near'; index: number; edit: 'chop' | 'extra' | 'braces' | 'urn' | 'nonhex' | 'version0' | 'space' | 'nil' }
+  | { t: 'junk'; text: string; encode: boolean };
+
+const agentIndex = fc.nat({ max: 15 });
+const targetArb: fc.Arbitrary<Target> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ t: fc.constant('agent' as const), index: agentIndex, form: fc.constantFrom('lower' as const, 'lower' as const, 'upper' as const, 'pct' as const) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('fresh' as const), id: fc.uuid() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('near' as const),
+      index: agentIndex,
+      edit: fc.constantFrom('chop' as const, 'extra' as const, 'braces' as const, 'urn' as const, 'nonhex' as const, 'version0' as const, 'space' as const, 'nil' as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('junk' as const),
+      text: fc.oneof(text(0, 40), huge.map((s) => s.slice(0, 5000)), fc.constantFrom('.', '..', '%2e%2e', '%', '%zz', '%00', 'agents', 'master', '00000000-0000-0000-0000-000000000000')),
+      encode: fc.boolean(),
+    }),
+  },
+);
+
+function nearId(id: string, edit: Extract<Target, { t: 'near' }>['edit']): string {
+  switch (edit) {
+    case 'chop':
+      return id.slice(0, -1);
+    case 'extra':
+      return `${id}0`;
+    case 'braces':
+      return `{${id}}`;
+    case 'urn':
+      return `urn:uuid:${id}`;
+    case 'nonhex':
+      return `${id.slice(0, -1)}g`;
+    case 'version0':
+      return `${id.slice(0, 14)}0${id.slice(15)}`;
+    case 'space':
+      return ` ${id}`;
+    case 'nil':
+      return '00000000-0000-0000-0000-000000000000';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials.
+
+export type TokenSpec =
+  /** The credential the endpoint takes: the join token, the target agent's secret, the operator token. */
+  | { k: 'right' }
+  | { k: 'none' }
+  | { k: 'malformed'; header: string }
+  | { k: 'join' | 'join9' | 'operator' | 'joinCase' | 'operatorCase' }
+  | { k: 'own' }
+  | { k: 'other'; offset: number }
+  | { k: 'forged'; token: string }
+  | { k: 'near'; base: 'join' | 'operator' | 'own'; edit: 'suffix' | 'chop' | 'flip' | 'upper' };
+
+const MALFORMED = ['', 'Basic am9pbjpqb2lu', 'Bearer', 'bearer', JOIN, OPERATOR, `Token ${OPERATOR}`, `Bearer: ${JOIN}`, `Bearer ${JOIN} ${JOIN}`, `Bearer ${OPERATOR} x`, 'Bearer "x"  y'];
+const latin1 = fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c));
+
+export const tokenArb: fc.Arbitrary<TokenSpec> = fc.oneof(
+  { weight: 14, arbitrary: fc.constant({ k: 'right' as const }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'none' as const }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('malformed' as const), header: fc.constantFrom(...MALFORMED) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('join' as const, 'join9' as const, 'operator' as const, 'joinCase' as const, 'operatorCase' as const) }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'own' as const }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('other' as const), offset: fc.nat({ max: 15 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('forged' as const),
+      token: fc.oneof(base64url43, fc.string({ unit: latin1, minLength: 1, maxLength: 80 }), fc.constantFrom('sha256:x', 'null', 'undefined', '0')),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('near' as const),
+      base: fc.constantFrom('join' as const, 'operator' as const, 'own' as const),
+      edit: fc.constantFrom('suffix' as const, 'chop' as const, 'flip' as const, 'upper' as const),
+    }),
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Bodies.
+
+export type BodySpec =
+  | { b: 'none' }
+  | { b: 'json'; value: unknown; wrap?: 'bom' | 'trailing' | 'truncate'; cut?: number }
+  | { b: 'text'; text: string }
+  | { b: 'bytes'; bytes: Uint8Array }
+  /** Exactly `size` bytes: a JSON field or whitespace filling it, or junk. */
+  | { b: 'big'; size: number; fill: 'hostname' | 'reason' | 'multibyte' | 'spaces' | 'junk'; value?: unknown };
+
+const junkKey = fc.oneof(text(0, 12), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', '', 'a'.repeat(129)));
+const deep = fc.integer({ min: 10, max: 3000 }).map((n) => JSON.parse(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`));
+export const junkValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(-1, -0, 0.5, 1.5, 2 ** 31, 2 ** 53 + 2, 1e308, 65536, -65536, Number.MAX_SAFE_INTEGER),
+  text(0, 30),
+  huge,
+  fc.array(fc.oneof(fc.integer(), text(0, 5)), { maxLength: 4 }),
+  fc.dictionary(junkKey, fc.oneof(fc.integer(), text(0, 5)), { maxKeys: 4 }),
+  deep,
+);
+
+/** One change to a well-formed body: a field (or a key under resources/attributes) set to junk, or removed. */
+interface Mutation {
+  where: 'top' | 'resources' | 'attributes';
+  key: string;
+  value: unknown;
+  remove: boolean;
+}
+const FIELDS = [
+  'hostname', 'port', 'resources', 'attributes', 'version', 'machineId', 'agentId', 'secret', 'previousSecret', 'rotateSecret',
+  'epoch', 'ticket', 'drained', 'reason', 'maxGracePeriodSeconds', 'markGone', 'dryRun',
+];
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+  where: fc.constantFrom('top' as const, 'top' as const, 'top' as const, 'resources' as const, 'attributes' as const),
+  key: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: junkKey }),
+  value: junkValue,
+  remove: fc.boolean(),
+});
+
+function mutate(value: Record<string, unknown>, mutations: Mutation[]): Record<string, unknown> {
+  let out = { ...value };
+  for (const m of mutations) {
+    if (m.where === 'top') {
+      if (m.remove) {
+        const { [m.key]: _removed, ...rest } = out;
+        out = rest;
+      } else {
+        out = { ...out, [m.key]: m.value };
+      }
+      continue;
+    }
+    const inner = typeof out[m.where] === 'object' && out[m.where] !== null && !Array.isArray(out[m.where]) ? (out[m.where] as Record<string, unknown>) : {};
+    const { [m.key]: _removed, ...rest } = inner;
+    out = { ...out, [m.where]: m.remove ? rest : { ...inner, [m.key]: m.value } };
+  }
+  return out;
+}
+
+const MALFORMED_JSON = [
+  '{', '}', '{"hostname":', 'nul', '{"hostname":"a1",}', "{'hostname':'a1'}", '{"hostname":"a1"}x', '{"epoch":NaN}', '{"epoch":1e309}', '{"epoch":-0}',
+  '{"epoch":1.0}', '{"epoch":9007199254740993}', '{"epoch":1e2}', '{"hostname":"a\u0000b"}', '{"hostname":"\\ud800"}', '{"hostname":"\\udfff\\ud800"}',
+  '{"__proto__":{"hostname":"x"}}', '{"hostname":"a1","hostname":5}', '{"hostname":"a1","resources":{"__proto__":1}}', '   ', '\n', '\t{}\t',
+  '/* c */{}', '{"hostname":"a1"}\u0000', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`, `${'['.repeat(16_000)}${']'.repeat(16_000)}`,
+  `{"hostname":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, `{"resources":{"cpus":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}}`, '[', '"', '\\', '\ufeff',
+];
+const nonObjectJson = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), text(0, 10), fc.array(fc.integer(), { maxLength: 3 }), fc.constant([{ hostname: 'a1' }]));
+const bigSize = fc.oneof(
+  fc.constantFrom(MAX_BODY_BYTES - 1, MAX_BODY_BYTES, MAX_BODY_BYTES + 1, MAX_BODY_BYTES + 2),
+  fc.integer({ min: MAX_BODY_BYTES + 1, max: 300_000 }),
+  fc.integer({ min: 20_000, max: MAX_BODY_BYTES }),
+  fc.constant(1024 * 1024),
+);
+
+/** A body for an endpoint: well-formed mostly, else broken in one of many ways. */
+function bodyArb(valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<BodySpec> {
+  return fc.oneof(
+    { weight: 10, arbitrary: valid.map((value): BodySpec => ({ b: 'json', value })) },
+    { weight: 6, arbitrary: fc.tuple(valid, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([v, ms]): BodySpec => ({ b: 'json', value: mutate(v, ms) })) },
+    { weight: 1, arbitrary: fc.constant<BodySpec>({ b: 'none' }) },
+    {
+      weight: 2,
+      arbitrary: fc.oneof(fc.constantFrom(...MALFORMED_JSON), text(0, 60)).map((t): BodySpec => ({ b: 'text', text: t })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(valid, fc.constantFrom('bom' as const, 'trailing' as const, 'truncate' as const), fc.nat())
+        .map(([value, wrap, cut]): BodySpec => ({ b: 'json', value, wrap, cut })),
+    },
+    { weight: 1, arbitrary: nonObjectJson.map((value): BodySpec => ({ b: 'json', value })) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes): BodySpec => ({ b: 'bytes', bytes })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(bigSize, fc.constantFrom('hostname' as const, 'reason' as const, 'multibyte' as const, 'spaces' as const, 'junk' as const), valid)
+        .map(([size, fill, value]): BodySpec => ({ b: 'big', size, fill, value })),
+    },
+  );
+}
+
+// Well-formed bodies, per endpoint (they may still be refused: a machine in use, a gone agent...).
+const reason = fc.oneof(text(0, 40), fc.constantFrom('maintenance', 'x'.repeat(1024), 'x'.repeat(1025), '\u0001'.repeat(200), '\u00e9'.repeat(600)));
+const machine = fc.oneof(
+  { weight: 3, arbitrary: agentIndex.map((i) => new Ref('machine', i)) },
+  { weight: 1, arbitrary: fc.oneof(text(1, 12), fc.constantFrom('m\ud800', 'x'.repeat(257), '\u{1f600}'.repeat(65))) },
+);
+const infoFields = {
+  hostname: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('a1', 'host-1', 'h.example.com') }, { weight: 2, arbitrary: text(1, 40) }),
+  port: fc.oneof(fc.constant(5051), fc.integer({ min: 0, max: 65535 })),
+  resources: fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem', 'disk'), text(1, 8)), fc.oneof(fc.integer({ min: 0, max: 64 }), fc.double({ noNaN: true, noDefaultInfinity: true }), text(0, 8)), { maxKeys: 3 }),
+  attributes: fc.dictionary(fc.oneof(fc.constantFrom('rack', 'zone'), text(1, 8)), fc.oneof(fc.constantFrom('r1', 'r2'), text(0, 8)), { maxKeys: 3 }),
+  version: fc.oneof(fc.constantFrom('1.0.0', ''), text(0, 10)),
+  machineId: machine,
+};
+const info = fc.record(infoFields, { requiredKeys: ['hostname'] });
+const credentials = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({}) },
+  { weight: 2, arbitrary: agentIndex.map((i) => ({ agentId: new Ref('id', i), secret: new Ref('secret', i) })) },
+  { weight: 1, arbitrary: agentIndex.map((i) => ({ agentId: new Ref('upperId', i), secret: new Ref('secret', i) })) },
+  { weight: 1, arbitrary: fc.tuple(agentIndex, base64url43).map(([i, secret]) => ({ agentId: new Ref('id', i), secret })) },
+  { weight: 2, arbitrary: fc.tuple(fc.uuid(), base64url43).map(([agentId, secret]) => ({ agentId, secret })) },
+  { weight: 1, arbitrary: fc.tuple(fc.uuid(), agentIndex).map(([agentId, i]) => ({ agentId, secret: new Ref('secret', i) })) },
+  { weight: 1, arbitrary: fc.oneof(fc.uuid().map((agentId) => ({ agentId })), base64url43.map((secret) => ({ secret }))) },
+);
+const previousSecret = fc.option(fc.oneof(agentIndex.map((i) => new Ref('secret', i)), base64url43, text(0, 20)), { nil: undefined });
+const registerValid = fc
+  .tuple(info, credentials, previousSecret)
+  .map(([i, c, p]) => ({ ...i, ...c, ...(p === undefined ? {} : { previousSecret: p }) }) as Record<string, unknown>);
+const reregisterValid = fc.tuple(info, fc.option(fc.boolean(), { nil: undefined })).map(([i, r]) => ({ ...i, ...(r === undefined ? {} : { rotateSecret: r }) }) as Record<string, unknown>);
+const epoch = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(new Ref('epoch')) },
+  { weight: 1, arbitrary: fc.constantFrom(-1, 1).map((d) => new Ref('epoch', 0, d)) },
+  { weight: 1, arbitrary: fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2 ** 53)) },
+);
+const ticket = fc.oneof(text(0, 40), base64url43, fc.constantFrom('x'.repeat(2048), 'x'.repeat(2049), 'v1.eyJhZ2VudCI6IngifQ.sig', ''));
+const heartbeatValid = fc.record({ epoch, ticket, drained: fc.boolean() }, { requiredKeys: ['epoch'] }) as fc.Arbitrary<Record<string, unknown>>;
+const actionValid = fc.record({ reason }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+const drainValid = fc.record(
+  {
+    reason,
+    maxGracePeriodSeconds: fc.oneof(fc.nat({ max: 365 * 86_400 }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.constantFrom(365 * 86_400 + 1, -1)),
+    markGone: fc.boolean(),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<Record<string, unknown>>;
+const releaseValid = fc.record({ reason, dryRun: fc.boolean() }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+
+// ---------------------------------------------------------------------------------------------
+// Queries for GET /api/v1/agents.
+
+type QueryValue = string | Ref;
+export interface QueryParam {
+  name: string;
+  value: QueryValue;
+  /** Percent-encoded (else inserted raw: `&`, `#`, `%` and all). */
+  encode: boolean;
+}
+const cursorOf = (position: unknown) => Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+const queryValues: Record<string, fc.Arbitrary<QueryValue>> = {
+  status: fc.oneof(fc.constantFrom('admitted', 'unreachable', 'gone', 'ADMITTED', '', 'x'), text(0, 8)),
+  hostname: fc.oneof(fc.constantFrom('host-1', 'a1', '', 'x'.repeat(256)), text(0, 20)),
+  machineId: fc.oneof(fc.constantFrom('machine-0', 'm\ud800', 'x'.repeat(257), ''), text(0, 20)),
+  idPrefix: fc.oneof(
+    fc.tuple(agentIndex, fc.nat({ max: 36 })).map(([i, n]) => new Ref('idPrefix', i, n)),
+    fc.constantFrom('A0', 'zz', '-', '', 'f'.repeat(65), '../', '%'),
+    text(0, 10),
+  ),
+  attribute: fc.oneof(fc.constantFrom('rack:r1', 'rack:', ':x', 'nocolon', 'a:b:c', ''), text(0, 12)),
+  lastSeenBefore: fc.oneof(
+    fc.constantFrom('0', '1767225600000', '2026-01-01T00:00:00Z', 'yesterday', '1e400', '9'.repeat(400), '-1', '', 'NaN', '2026-13-45'),
+    fc.nat().map(String),
+    text(0, 12),
+  ),
+  drain: fc.oneof(fc.constantFrom('draining', 'drained', 'none', 'x', ''), text(0, 6)),
+  pending: fc.oneof(fc.constantFrom('true', 'false', '1', 'yes', ''), text(0, 6)),
+  cursor: fc.oneof(
+    { weight: 3, arbitrary: fc.nat({ max: 20 }).map((i) => new Ref('cursor', i)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom({ after: 'agents/' }, { after: 'master' }, { after: '' }, { after: 'zzz' }, { after: 5 }, [], 'after', null, { after: 'x'.repeat(513) }, { after: 'x'.repeat(1100) }),
+          text(0, 20).map((t) => ({ after: `agents/${t}` })),
+          fc.dictionary(junkKey, junkValue, { maxKeys: 2 }),
+        )
+        .map(cursorOf),
+    },
+    { weight: 2, arbitrary: fc.oneof(text(0, 20), fc.constantFrom('', '====', 'x'.repeat(4096), 'x'.repeat(4097), `${'A'.repeat(16_000)}`)) },
+  ),
+  limit: fc.oneof(fc.constantFrom('1', '2', '1000', '1001', '0', '-1', '1.5', 'abc', '1e3', ' 5', '0x10', '', 'Infinity', 'NaN', '9'.repeat(400)), fc.integer().map(String)),
+};
+const queryArb: fc.Arbitrary<QueryParam[]> = fc.array(
+  fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom(...Object.keys(queryValues)).chain((name) => fc.record({ name: fc.constant(name), value: queryValues[name]!, encode: fc.constant(true) })) },
+    { weight: 1, arbitrary: fc.constantFrom(...Object.keys(queryValues)).chain((name) => fc.record({ name: fc.constant(name), value: queryValues[name]!, encode: fc.constant(false) })) },
+    { weight: 1, arbitrary: fc.record({ name: text(0, 8), value: text(0, 8) as fc.Arbitrary<QueryValue>, encode: fc.boolean() }) },
+  ),
+  { maxLength: 5 },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+export interface RequestSpec {
+  endpoint: Endpoint;
+  target: Target;
+  token: TokenSpec;
+  body: BodySpec;
+  query: QueryParam[];
+  contentType: string | undefined;
+  /** Send a (correct) Content-Length header; without it the body arrives as a stream of unknown length. */
+  contentLength: boolean;
+  /** For `odd`: a method and a path built from segments. */
+  method: string;
+  segments: (string | Ref)[];
+}
+/** Time passes and the sweeper runs, between two requests. */
+export interface Tick {
+  tick: number;
+}
+export type Step = RequestSpec | Tick;
+
+const oddMethod = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'PROPFIND', 'FOO');
+const oddSegment = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('api', 'v1', 'agents', 'master', 'recovery', 'release', 'registry', 'health', 'heartbeat', 'reregister', 'gone', 'drain', 'frameworks') },
+  { weight: 2, arbitrary: fc.constantFrom('..', '.', '', 'API', 'v2', '%2e%2e', '%2F', '%00', '%', 'agents%2F', 'Agents', 'HEARTBEAT', 'health?x=1', '#') },
+  { weight: 2, arbitrary: agentIndex.map((i) => new Ref('id', i)) },
+  { weight: 1, arbitrary: text(0, 10) },
+);
+const oddSegments: fc.Arbitrary<(string | Ref)[]> = fc.oneof(
+  fc.array(oddSegment, { minLength: 0, maxLength: 7 }),
+  fc.constantFrom<(string | Ref)[]>(['api', 'v1', 'agents', ''], ['api', 'v1', 'master', ''], ['health', ''], ['api', 'v1', 'agents', '..', 'master'], ['api', 'v1', 'agents', '%2e%2e', 'registry'], ['api', 'v1', 'master', 'recovery']),
+  agentIndex.map((i) => ['api', 'v1', 'agents', new Ref('id', i), 'heartbeat', '']),
+  agentIndex.map((i) => ['api', 'v1', 'agents', new Ref('id', i), 'heartbeat', 'extra']),
+  agentIndex.map((i) => ['api', 'v1', 'agents', new Ref('id', i), '..', '..', 'master']),
+  agentIndex.map((i) => ['api', 'v1', 'agents', `${i}%2Fheartbeat`]),
+);
+
+const ENDPOINT_WEIGHTS: Record<Endpoint, number> = {
+  register: 5, reregister: 4, heartbeat: 5, leave: 2, list: 5, get: 2, gone: 2, drain: 2, deactivate: 2, reactivate: 2,
+  master: 2, release: 2, registry: 2, health: 2, odd: 4,
+};
+const VALID_BODY: Partial<Record<Endpoint, fc.Arbitrary<Record<string, unknown>>>> = {
+  register: registerValid,
+  reregister: reregisterValid,
+  heartbeat: heartbeatValid,
+  leave: fc.constant({}),
+  gone: actionValid,
+  drain: drainValid,
+  deactivate: actionValid,
+  reactivate: actionValid,
+  release: releaseValid,
+  odd: fc.oneof(registerValid, heartbeatValid, actionValid),
+};
+
+function specFor(endpoint: Endpoint): fc.Arbitrary<RequestSpec> {
+  const valid = VALID_BODY[endpoint];
+  // DELETE takes no body: send one rarely (it is ignored). GETs never carry one.
+  const body: fc.Arbitrary<BodySpec> = !valid
+    ? fc.constant({ b: 'none' })
+    : endpoint === 'leave'
+      ? fc.oneof({ weight: 6, arbitrary: fc.constant<BodySpec>({ b: 'none' }) }, { weight: 1, arbitrary: bodyArb(valid) })
+      : bodyArb(valid);
+  return fc.record({
+    endpoint: fc.constant(endpoint),
+    target: targetArb,
+    token: tokenArb,
+    body,
+    query: endpoint === 'list' ? queryArb : endpoint === 'health' ? fc.oneof(fc.constant<QueryParam[]>([]), queryArb) : fc.constant<QueryParam[]>([]),
+    contentType: fc.option(fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''), { nil: undefined }),
+    contentLength: fc.boolean(),
+    method: endpoint === 'odd' ? oddMethod : fc.constant(''),
+    segments: endpoint === 'odd' ? oddSegments : fc.constant<(string | Ref)[]>([]),
+  });
+}
+
+export const requestArb: fc.Arbitrary<RequestSpec> = fc.oneof(...ENDPOINTS.map((e) => ({ weight: ENDPOINT_WEIGHTS[e], arbitrary: specFor(e) })));
+export const tickArb: fc.Arbitrary<Tick> = fc.record({ tick: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 20_000, max: 150_000 })) });
+/** A case: requests, with time passing between some of them. */
+export const stepsArb: fc.Arbitrary<Step[]> = fc.array(fc.oneof({ weight: 15, arbitrary: requestArb }, { weight: 1, arbitrary: tickArb }), { minLength: 4, maxLength: 12 });
+
+// ---------------------------------------------------------------------------------------------
+// Making a spec concrete against a world.
+
+/** How the credential presented relates to what the endpoint takes. */
+export type AuthClass = 'valid' | 'missing' | 'wrong-kind' | 'invalid' | 'n/a';
+
+export interface Concrete {
+  spec: RequestSpec;
+  endpoint: Endpoint;
+  need: Need;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array | undefined;
+  /** The path is the endpoint's own (no dot segments, no empty id): routing is certain. */
+  clean: boolean;
+  auth: AuthClass;
+  /** The body is over the limit. */
+  oversized: boolean;
+}
+
+const utf8 = new TextEncoder();
+
+function agentAt(w: World, index: number) {
+  return w.agents[index % w.agents.length]!;
+}
+
+function resolve(w: World, v: unknown): unknown {
+  if (v instanceof Ref) {
+    const a = agentAt(w, v.index);
+    switch (v.what) {
+      case 'id':
+        return a.id;
+      case 'upperId':
+        return a.id.toUpperCase();
+      case 'secret':
+        return a.secret;
+      case 'epoch':
+        return w.epoch + v.delta;
+      case 'machine': {
+        const machines = w.agents.flatMap((x) => (x.machineId ? [x.machineId] : []));
+        return v.index % 4 === 3 || machines.length === 0 ? `machine-new-${v.index}` : machines[v.index % machines.length];
+      }
+      case 'idPrefix':
+        return a.id.slice(0, v.delta);
+      case 'cursor':
+        return w.cursors.length ? w.cursors[v.index % w.cursors.length] : cursorOf({ after: `agents/${a.id}` });
+    }
+  }
+  if (Array.isArray(v)) return v.map((x) => resolve(w, x));
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: resolve(w, x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return v;
+}
+
+function bodyBytes(w: World, b: BodySpec): Uint8Array | undefined {
+  switch (b.b) {
+    case 'none':
+      return undefined;
+    case 'bytes':
+      return b.bytes;
+    case 'text':
+      return utf8.encode(b.text);
+    case 'json': {
+      const json = JSON.stringify(resolve(w, b.value)) ?? 'null';
+      if (b.wrap === 'bom') return utf8.encode(`\ufeff${json}`);
+      if (b.wrap === 'trailing') return utf8.encode(`${json},`);
+      if (b.wrap === 'truncate') return utf8.encode(json.slice(0, (b.cut ?? 0) % Math.max(1, json.length)));
+      return utf8.encode(json);
+    }
+    case 'big':
+      return bigBody(w, b);
+  }
+}
+
+/** A body of exactly `size` bytes. */
+function bigBody(w: World, b: Extract<BodySpec, { b: 'big' }>): Uint8Array {
+  const fill = (head: string, tail: string, ch = 'a') => {
+    const room = b.size - utf8.encode(head + tail).length;
+    const chBytes = utf8.encode(ch).length;
+    const n = Math.max(0, Math.floor(room / chBytes));
+    return utf8.encode(head + ch.repeat(n) + 'a'.repeat(Math.max(0, room - n * chBytes)) + tail);
+  };
+  switch (b.fill) {
+    case 'hostname':
+      return fill('{"hostname":"', '"}');
+    case 'reason':
+      return fill('{"reason":"', '"}');
+    case 'multibyte':
+      return fill('{"hostname":"', '"}', '\u00e9');
+    case 'spaces': {
+      const json = JSON.stringify(resolve(w, b.value ?? {})) ?? '{}';
+      return fill(json, '', ' ');
+    }
+    case 'junk':
+      return fill('', '', 'x');
+  }
+}
+
+function tokenFor(w: World, spec: RequestSpec, need: Need, targetAgent: number | undefined): { header?: string; auth: AuthClass } {
+  const t = spec.token;
+  const ownIndex = targetAgent ?? 0;
+  const own = agentAt(w, ownIndex).secret;
+  const kindOf = (kind: 'join' | 'operator'): AuthClass =>
+    need === 'anyone' || need === 'unknown' ? 'n/a' : need === kind ? 'valid' : 'wrong-kind';
+  const ownClass: AuthClass = need === 'anyone' || need === 'unknown' ? 'n/a' : need === 'agent' && targetAgent !== undefined ? 'valid' : 'invalid';
+  const invalid: AuthClass = need === 'anyone' || need === 'unknown' ? 'n/a' : 'invalid';
+  switch (t.k) {
+    case 'right':
+      if (need === 'join') return { header: `Bearer ${JOIN}`, auth: 'valid' };
+      if (need === 'operator') return { header: `Bearer ${OPERATOR}`, auth: 'valid' };
+      if (need === 'agent') return { header: `Bearer ${own}`, auth: ownClass };
+      return spec.endpoint === 'odd' ? { header: `Bearer ${OPERATOR}`, auth: 'n/a' } : { auth: 'n/a' };
+    case 'none':
+      return { auth: need === 'anyone' || need === 'unknown' ? 'n/a' : 'missing' };
+    case 'malformed':
+      return { header: t.header, auth: need === 'anyone' || need === 'unknown' ? 'n/a' : 'missing' };
+    case 'join':
+      return { header: `Bearer ${JOIN}`, auth: kindOf('join') };
+    case 'join9':
+      return { header: `Bearer ${JOIN_RACK_9}`, auth: kindOf('join') };
+    case 'joinCase':
+      return { header: `bEaReR \t ${JOIN}  `, auth: kindOf('join') };
+    case 'operator':
+      return { header: `Bearer ${OPERATOR}`, auth: kindOf('operator') };
+    case 'operatorCase':
+      return { header: `BEARER  ${OPERATOR}\t`, auth: kindOf('operator') };
+    case 'own':
+      return { header: `Bearer ${own}`, auth: ownClass };
+    case 'other': {
+      // Another agent's secret: any agent whose secret is not the target's.
+      const others = w.agents.filter((a) => a.secret !== own);
+      const other = others[t.offset % Math.max(1, others.length)]?.secret ?? 'no-other-agent-secret-xxxxxxxxxxxxxxxxxxxxxx';
+      return { header: `Bearer ${other}`, auth: invalid };
+    }
+    case 'forged':
+      return { header: `Bearer ${t.token}`, auth: invalid };
+    case 'near': {
+      const base = t.base === 'join' ? JOIN : t.base === 'operator' ? OPERATOR : own;
+      const edited =
+        t.edit === 'suffix' ? `${base}x` : t.edit === 'chop' ? base.slice(0, -1) : t.edit === 'flip' ? `${base.slice(0, -1)}${base.endsWith('A') ? 'B' : 'A'}` : base.toUpperCase();
+      return { header: `Bearer ${edited}`, auth: edited === base ? (t.base === 'own' ? ownClass : kindOf(t.base)) : invalid };
+    }
+  }
+}
+
+/** The id segment for a target, and whether it names a world agent. */
+function segmentFor(w: World, t: Target): { segment: string; agent?: number; clean: boolean } {
+  switch (t.t) {
+    case 'agent': {
+      const id = agentAt(w, t.index).id;
+      const index = t.index % w.agents.length;
+      if (t.form === 'upper') return { segment: id.toUpperCase(), agent: index, clean: true };
+      if (t.form === 'pct') return { segment: pctEncode(id), agent: index, clean: true };
+      return { segment: id, agent: index, clean: true };
+    }
+    case 'fresh':
+      return { segment: t.id, clean: true };
+    case 'near':
+      return { segment: pctEncode(nearId(agentAt(w, t.index).id, t.edit)), clean: true };
+    case 'junk': {
+      const dots = t.text === '' || t.text === '.' || t.text === '..' || /^(%2e|\.){1,2}$/i.test(t.text);
+      return t.encode ? { segment: pctEncode(t.text), clean: !dots } : { segment: t.text, clean: false };
+    }
+  }
+}
+
+function queryString(w: World, q: QueryParam[]): string {
+  if (q.length === 0) return '';
+  const part = (p: QueryParam) => {
+    const value = String(resolve(w, p.value));
+    return p.encode ? `${pctEncode(p.name)}=${pctEncode(value)}` : `${p.name}=${value}`;
+  };
+  return `?${q.map(part).join('&')}`;
+}
+
+const BODYLESS = new Set(['GET', 'HEAD']);
+
+export function concrete(w: World, spec: RequestSpec): Concrete {
+  const need = NEED[spec.endpoint];
+  const { segment, agent, clean: cleanId } = segmentFor(w, spec.target);
+  let method: string;
+  let path: string;
+  let clean = true;
+  let usesId = false;
+  switch (spec.endpoint) {
+    case 'register':
+      [method, path] = ['POST', '/api/v1/agents'];
+      break;
+    case 'reregister':
+    case 'heartbeat':
+      [method, path, usesId] = ['POST', `/api/v1/agents/${segment}/${spec.endpoint}`, true];
+      break;
+    case 'leave':
+      [method, path, usesId] = ['DELETE', `/api/v1/agents/${segment}`, true];
+      break;
+    case 'list':
+      [method, path] = ['GET', `/api/v1/agents${queryString(w, spec.query)}`];
+      break;
+    case 'get':
+      [method, path, usesId] = ['GET', `/api/v1/agents/${segment}`, true];
+      break;
+    case 'gone':
+    case 'drain':
+    case 'deactivate':
+    case 'reactivate':
+      [method, path, usesId] = ['POST', `/api/v1/agents/${segment}/${spec.endpoint}`, true];
+      break;
+    case 'master':
+      [method, path] = ['GET', '/api/v1/master'];
+      break;
+    case 'release':
+      [method, path] = ['POST', '/api/v1/master/recovery/release'];
+      break;
+    case 'registry':
+      [method, path] = ['GET', '/api/v1/registry'];
+      break;
+    case 'health':
+      [method, path] = ['GET', `/health${queryString(w, spec.query)}`];
+      break;
+    case 'odd':
+      method = spec.method;
+      path = `/${spec.segments.map((s) => String(resolve(w, s))).join('/')}`;
+      clean = false;
+      break;
+  }
+  if (usesId) clean = cleanId;
+  const { header, auth } = tokenFor(w, spec, need, usesId ? agent : undefined);
+  const body = BODYLESS.has(method) ? undefined : bodyBytes(w, spec.body);
+  const headers: Record<string, string> = {};
+  if (header !== undefined) headers.authorization = header;
+  if (body !== undefined && spec.contentType !== undefined) headers['content-type'] = spec.contentType;
+  if (body !== undefined && spec.contentLength) headers['content-length'] = String(body.length);
+  return { spec, endpoint: spec.endpoint, need, method, path, headers, body, clean, auth, oversized: (body?.length ?? 0) > MAX_BODY_BYTES };
+}
+
+/** The request, short enough for a failure message. */
+export function describe(c: Concrete): string {
+  const body = c.body === undefined ? 'none' : `${c.body.length} bytes ${JSON.stringify(new TextDecoder().decode(c.body.slice(0, 300)))}${c.body.length > 300 ? '…' : ''}`;
+  const path = c.path.length > 400 ? `${c.path.slice(0, 400)}…(${c.path.length} chars)` : c.path;
+  return `${c.method} ${JSON.stringify(path)} headers=${JSON.stringify(c.headers)} auth=${c.auth} (${c.spec.token.k}) body=${body}`;
+}
