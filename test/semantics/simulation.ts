@@ -17,6 +17,7 @@ import { RefusedError, createRegistrar, type Registrar, type SweepReport } from 
 import type { AgentRecord, MasterRecord, Policy } from '../../src/registry/index.ts';
 import { StoreUnavailableError, type Store } from '../../src/store.ts';
 import { prng, seededEntropy, type Prng } from '../support/random.ts';
+import { Scheduler, settle } from '../support/scheduler.ts';
 
 export const SECOND = 1_000;
 export const MINUTE = 60 * SECOND;
@@ -98,28 +99,6 @@ interface Instance {
   nextSweepAt: number;
   sweeping: boolean;
 }
-
-/** Promises resolved when the world's clock reaches their time, in a fixed order. */
-class Scheduler {
-  #timers: { at: number; seq: number; resolve: () => void }[] = [];
-  #seq = 0;
-  readonly world: FakeClock;
-  constructor(world: FakeClock) {
-    this.world = world;
-  }
-  until(at: number): Promise<void> {
-    return new Promise((resolve) => this.#timers.push({ at, seq: this.#seq++, resolve }));
-  }
-  fire(): void {
-    const now = this.world.now();
-    const due = this.#timers.filter((t) => t.at <= now).sort((a, b) => a.at - b.at || a.seq - b.seq);
-    this.#timers = this.#timers.filter((t) => t.at > now);
-    for (const t of due) t.resolve();
-  }
-}
-
-/** Lets every promise chain run until it waits on the scheduler again. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function simulate(o: SimOptions): Promise<SimResult> {
   const { policy: p, seed } = o;

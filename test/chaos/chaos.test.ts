@@ -1,0 +1,48 @@
+// A quick seeded chaos run in `npm test`, on the memory store and on LevelDB: eight stateless masters,
+// hundreds of agents over HTTP, an operator, injected store faults, crashes, failovers, partitions
+// and slow scans; then every promise checked against the history. `npm run chaos` runs long ones.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLevelDbStore } from '../../adapters/leveldb/index.ts';
+import { createMemoryStore } from '../../adapters/memory/index.ts';
+import { loadConfig, parseDuration } from '../../src/config.ts';
+import { defaultPolicy } from '../support/master.ts';
+import { checkHistory } from './checker.ts';
+import { runChaos } from './harness.ts';
+
+const faults = { latency: 0.05, maxLatencyMs: 3_000, unavailable: 0.02, appliedThenLost: 0.01, conflict: 0.01 };
+
+describe('chaos: many stateless masters, faults, a history checker', () => {
+  // LevelDB syncs every commit to disk: fewer agents and a shorter window keep it well under a minute.
+  // Lambda's timings too: a lease (150 s) longer than the agent timeout, so a restart shorter than the
+  // lease leaves agents silent long enough that only the liveness floor protects them.
+  it.each([
+    ['memory', 101, 30_000, 300, '10m', 'node', 0.4],
+    ['leveldb', 102, 12_000, 150, '2m', 'node', 0.4],
+    ['memory', 103, 20_000, 200, '10m', 'lambda', 0.1],
+  ] as const)('%s (seed %i): %i requests of %i agents through 8 masters break no promise (window %s, %s timings)', async (kind, seed, ops, agents, window, runtime, failoversPerMinute) => {
+    const dir = kind === 'leveldb' ? await mkdtemp(join(tmpdir(), 'registrar-chaos-')) : undefined;
+    const store = dir ? await createLevelDbStore({ location: dir }) : createMemoryStore();
+    try {
+      const timings = runtime === 'lambda' ? loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda').policy : defaultPolicy();
+      const policy = { ...timings, reregisterTimeout: parseDuration('window', window) };
+      const run = await runChaos({ seed, policy, ops, agents, instances: 8, store, faults, failoversPerMinute });
+      const violations = await checkHistory(run);
+      expect(violations, violations.join('\n\n')).toEqual([]);
+      // The run exercised what it claims to.
+      expect(run.stats.requests).toBeGreaterThanOrEqual(ops);
+      expect(run.faults.unavailable).toBeGreaterThan(ops / 1_000);
+      expect(run.faults.appliedThenLost).toBeGreaterThan(ops / 3_000);
+      expect(run.faults.conflict).toBeGreaterThan(ops / 3_000);
+      expect(run.stats.crashes).toBeGreaterThan(1);
+      expect(run.stats.deaths).toBeGreaterThan(ops / 3_000);
+      expect(run.marks.length).toBeGreaterThan(0);
+      expect(run.sweeps.some((s) => s.report.step === 'new-epoch')).toBe(true);
+    } finally {
+      await store.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

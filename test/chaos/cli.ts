@@ -1,0 +1,94 @@
+// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper] [--seed N]
+// [--agents N] [--instances N]`: a long chaos run on one store (the emulators started as the tests
+// start them), with a progress bar; prints the faults injected and every violation, and exits 1 on any.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLevelDbStore } from '../../adapters/leveldb/index.ts';
+import { createMemoryStore } from '../../adapters/memory/index.ts';
+import type { Store } from '../../src/store.ts';
+import { defaultPolicy } from '../support/master.ts';
+import { checkHistory } from './checker.ts';
+import { runChaos } from './harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    ops: { type: 'string', default: '100000' },
+    store: { type: 'string', default: 'memory' },
+    seed: { type: 'string', default: String(Date.now() % 100_000) },
+    agents: { type: 'string', default: '1000' },
+    instances: { type: 'string', default: '8' },
+  },
+});
+const ops = Number(values.ops);
+const seed = Number(values.seed);
+
+/** Starts a store's test service the way vitest's globalSetup does, and opens a fresh store on it. */
+async function open(kind: string): Promise<{ store: Store; stop: () => Promise<void> }> {
+  const provided: Record<string, Record<string, string>> = {};
+  const project = {
+    provide: (key: string, value: Record<string, string>) => {
+      provided[key] = value;
+    },
+  } as never;
+  const service = async (name: string) => {
+    const setup = (await import(`../services/${name}.ts`)).default as (p: never) => Promise<(() => Promise<void>) | undefined>;
+    const teardown = await setup(project);
+    if (provided[name]?.skip) throw new Error(`${name}: ${provided[name].skip}`);
+    return teardown ?? (async () => {});
+  };
+  switch (kind) {
+    case 'memory':
+      return { store: createMemoryStore(), stop: async () => {} };
+    case 'leveldb': {
+      const dir = await mkdtemp(join(tmpdir(), 'registrar-chaos-'));
+      const store = await createLevelDbStore({ location: dir });
+      return { store, stop: () => rm(dir, { recursive: true, force: true }) };
+    }
+    case 'zookeeper': {
+      const stop = await service('zookeeper');
+      const { createZooKeeperStore } = await import('../../adapters/zookeeper/index.ts');
+      const store = await createZooKeeperStore({ connectionString: provided.zookeeper!.connectionString!, root: `/chaos-${seed}` });
+      return { store, stop };
+    }
+    case 'dynamodb': {
+      const stop = await service('dynamodb');
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = provided.dynamodb!.endpoint;
+      Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+      const { createTableFromEnv, openDynamoDbStore } = await import('../../adapters/dynamodb/from-env.ts');
+      await createTableFromEnv(`chaos-${seed}`);
+      return { store: openDynamoDbStore(`chaos-${seed}`), stop };
+    }
+    case 'firestore': {
+      const stop = await service('firestore');
+      Object.assign(process.env, { FIRESTORE_EMULATOR_HOST: provided.firestore!.host, GOOGLE_CLOUD_PROJECT: 'registrar-chaos', METADATA_SERVER_DETECTION: 'none' });
+      const { openFirestoreStore } = await import('../../adapters/firestore/from-env.ts');
+      return { store: openFirestoreStore(`chaos-${seed}`), stop };
+    }
+    default:
+      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore or zookeeper (the Durable Object runs under Miniflare: npm test)`);
+  }
+}
+
+const bar = (done: number) => {
+  const width = 40;
+  const filled = Math.min(width, Math.round((done / ops) * width));
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${ops} requests`);
+};
+
+const { store, stop } = await open(values.store!);
+const started = Date.now();
+try {
+  const faults = { latency: 0.05, maxLatencyMs: 3_000, unavailable: 0.02, appliedThenLost: 0.01, conflict: 0.01 };
+  const run = await runChaos({ seed, policy: defaultPolicy(), ops, agents: Number(values.agents), instances: Number(values.instances), store, faults, progress: bar });
+  bar(run.stats.requests!);
+  process.stderr.write('\n');
+  const violations = await checkHistory(run);
+  console.log(JSON.stringify({ store: values.store, seed, requests: run.stats.requests, ...run.stats, faults: run.faults, sweeps: run.sweeps.length, marks: run.marks.length, violations: violations.length, seconds: Math.round((Date.now() - started) / 1000) }));
+  for (const v of violations) console.log(`\n${v}`);
+  process.exitCode = violations.length > 0 ? 1 : 0;
+} finally {
+  await store.close();
+  await stop();
+}
