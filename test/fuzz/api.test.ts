@@ -65,12 +65,11 @@ function changedKeys(before: Item<unknown>[], after: Item<unknown>[]): string[] 
 }
 
 /**
- * FINDING (reported, not fixed here): a heartbeat reporting `drained: true` for an agent draining
- * with `markGone` is answered 410 *after* its write: the record moves to drained and gone, yet the
- * answer is a refusal (src/registrar/agents.ts, heartbeat: "the agent learns it now"; the existing
- * tests expect the 410). Every other rejected request leaves the store alone; this one case is let
- * through, and only when the change is exactly that: the one agent's record, from draining with
- * markGone to drained and gone. Remove this exemption once the product answers it differently.
+ * The one 4xx that changes the store, by design: a heartbeat reporting `drained: true` for an agent
+ * draining with `markGone` is applied (the record moves to drained and gone) and answered 410, so the
+ * agent shuts down now rather than at its next heartbeat. It is no rejected request: the report was
+ * taken. Every other 4xx leaves the store alone; this case is let through only when the change is
+ * exactly that: the one agent's record, from draining with markGone to drained and gone.
  */
 function drainedIntoGone(c: Concrete, res: Answer, before: Item<unknown>[], after: Item<unknown>[]): boolean {
   if (c.endpoint !== 'heartbeat' || res.status !== 410) return false;
@@ -191,17 +190,17 @@ describe('fuzzing every endpoint (fast-check)', () => {
 
   it('a registry with registration limits: a per-token rate and a maximum of admitted agents (429)', () => fuzz('limited'), 60_000 * SCALE);
 
-  // The finding the properties above exempt (see drainedIntoGone), as a plain case. `it.fails`
-  // while the product writes before refusing; once it no longer does, this fails: remove it and
-  // the exemption.
-  it.fails('FINDING: a heartbeat reporting drained under a markGone drain is refused with 410 after changing the store', async () => {
+  // The one 4xx that changes the store, by design: the drained report is applied, and because the
+  // drain was to end in gone, the agent is told at once to shut down (410) rather than at its next beat.
+  it('a heartbeat reporting drained under a markGone drain is applied, and answered 410 so the agent shuts down now', async () => {
     const w = await world('steady');
     const a = w.agents[0]!;
     expect((await w.m.api.operator('POST', `/agents/${a.id}/drain`, { markGone: true })).status).toBe(200);
     const before = await dump(w.m.store);
     const res = await w.m.api.heartbeat(a.id, a.secret, { epoch: w.epoch, drained: true });
     expect(res.status).toBe(410);
-    expect(changedKeys(before, await dump(w.m.store))).toEqual([]);
+    expect(changedKeys(before, await dump(w.m.store))).toEqual([`agents/${a.id}`]);
+    expect((await w.m.store.get<{ status: string; drain: { state: string } }>(`agents/${a.id}`))?.value).toMatchObject({ status: 'gone', drain: { state: 'drained' } });
   });
 
   it(`sent at least ${MIN_REQUESTS} requests, to every endpoint`, () => {
