@@ -121,7 +121,13 @@ export async function checkHistory(run: ChaosRun): Promise<string[]> {
   // never marked before it has been silent for the agent timeout; a cut-off one never before that
   // silence either.
   const byId = new Map(run.agents.map((a) => [a.id, a]));
-  const lastOk = (name: string, before: number) => run.exchanges.findLast((x) => x.actor === name && x.at <= before && ok(x))?.at ?? run.start;
+  // An answer counts from when it came back: a request still in flight when a sweep marked may have
+  // been decided after the mark (a re-registration that makes the agent reachable again).
+  const lastOk = (name: string, before: number) => {
+    let last = run.start;
+    for (const x of run.exchanges) if (x.actor === name && x.done <= before && ok(x)) last = Math.max(last, x.done);
+    return last;
+  };
   const servedSince = (at: number) => run.servedSince.findLast((s) => s.at <= at)?.since ?? run.start;
   for (const s of run.marks.map((m) => ({ at: m.at, instance: 'a sweep', id: m.id }))) {
     {
@@ -130,6 +136,8 @@ export async function checkHistory(run: ChaosRun): Promise<string[]> {
       const silent = s.at - Math.max(lastOk(a.name, s.at), servedSince(s.at));
       const cutSilent = s.at - lastOk(a.name, s.at);
       const wasCut = run.exchanges.some((x) => x.actor === a.name && x.path === 'partitioned' && x.at >= lastOk(a.name, s.at) && x.at <= s.at);
+      // A 2xx sent before the mark and answered after it: the mark raced an agent already silent.
+      if (run.exchanges.some((x) => x.actor === a.name && ok(x) && x.at <= s.at && x.done > s.at) && wasCut) continue;
       const measured = wasCut ? cutSilent : silent;
       const dead = run.deaths.some((d) => d.name === a.name && d.at <= s.at && (d.revivedAt ?? run.end) >= s.at);
       if (!dead && measured < p.agentTimeout - 2 * p.maxClockSkew) {
