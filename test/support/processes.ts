@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './net.ts';
+import { FAST } from './timings.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -60,25 +61,11 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   };
 }
 
+export { FAST };
+
 export const JOIN = 'e2e-join-token-0123456789';
 export const OPERATOR = 'e2e-operator-token-0123456789';
 
-/**
- * Sub-second timings so that a whole failover runs in a few seconds, yet with room for a loaded
- * 2-core machine running three JVMs beside the test: start-up's rules (lease ≥ 2 × sweep + skew =
- * 600ms; agent timeout > 2 × sweep + heartbeat + 2 × skew = 1s) hold with room to spare, a sweep may
- * be late by most of a second before the lease lapses, an agent's heartbeat by more than a second
- * before it is marked, and a live agent has a few heartbeat intervals to re-register in the window.
- */
-export const FAST = {
-  REGISTRAR_HEARTBEAT_INTERVAL: '300ms',
-  REGISTRAR_AGENT_TIMEOUT: '1500ms',
-  REGISTRAR_LIVENESS_GRANULARITY: '300ms',
-  REGISTRAR_SWEEP_INTERVAL: '250ms',
-  REGISTRAR_MAX_CLOCK_SKEW: '100ms',
-  REGISTRAR_MASTER_LEASE: '1200ms',
-  REGISTRAR_REREGISTER_TIMEOUT: '3s',
-};
 
 /** Starts a master; give the same PORT to a restarted master so that its agents find it again. */
 export async function startMaster(env: Record<string, string>) {

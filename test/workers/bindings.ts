@@ -3,18 +3,13 @@
 // rules (lease ≥ 2 × sweep + skew; agent timeout > 2 × sweep + heartbeat + 2 × skew) with room to
 // spare, so that a loaded 2-core machine (a late timer, a slow alarm) never makes a live agent look
 // dead or a serving master look gone.
+import { FAST } from '../support/timings.ts';
+
 export const JOIN = 'workers-join-token-0123456789';
 export const OPERATOR = 'workers-operator-token-0123456789';
 
-export const FAST_TIMINGS = {
-  REGISTRAR_HEARTBEAT_INTERVAL: '300ms',
-  REGISTRAR_AGENT_TIMEOUT: '1500ms',
-  REGISTRAR_LIVENESS_GRANULARITY: '300ms',
-  REGISTRAR_SWEEP_INTERVAL: '250ms',
-  REGISTRAR_MAX_CLOCK_SKEW: '100ms',
-  REGISTRAR_MASTER_LEASE: '1200ms',
-  REGISTRAR_REREGISTER_TIMEOUT: '3s',
-};
+/** The same sub-second timings as the Node end-to-end tests. */
+export const FAST_TIMINGS = FAST;
 
 export const WORKER_TEST_BINDINGS: Record<string, string> = {
   REGISTRAR_JOIN_TOKEN: JOIN,
