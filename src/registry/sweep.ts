@@ -101,7 +101,8 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentSummar
   const missed = overdue.filter((o) => o.missedWindow && !isReleased(o));
   const silent = overdue.filter((o) => !o.missedWindow && !isReleased(o));
   const open = windowOpen(renewed, now);
-  let { windowHold, livenessHold } = { windowHold: windowHoldOf(renewed.recovery), livenessHold: renewed.recovery.livenessHold };
+  let windowHold = windowHoldOf(renewed.recovery);
+  let livenessHold = renewed.recovery.livenessHold;
   let chosen: Overdue[] = [...released];
 
   // Agents that missed the window are judged together at its close, against those admitted when it opened.
@@ -114,7 +115,7 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentSummar
     windowHold = { reason, since: windowHold?.since ?? now };
   } else {
     if (windowHold) notes.push('window hold cleared: the missing agents fell under the limit');
-    else if (renewed.recovery.state === 'recovering' && !open) notes.push(`re-registration window closed: ${missed.length} agents did not re-register`);
+    else if (renewed.recovery.state === 'recovering') notes.push(`re-registration window closed: ${missed.length} agents did not re-register`);
     windowHold = undefined;
     chosen.push(...missed);
   }
