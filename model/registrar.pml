@@ -9,7 +9,9 @@
  *   CHECK_NFU     no false unreachable: an alive agent (accepted every H ticks of service) is never marked
  *   CHECK_EPOCH   one epoch winner: every new epoch is greater than any before (and the epoch never goes back)
  *   CHECK_DETECT  eventual detection: once masters keep serving, a dead agent is marked within BOUND ticks
- * Mutations (each must make its check fail): BUG_NO_FLOOR, BUG_NO_CAS, BUG_GAP_ALWAYS, BUG_NO_FENCE.
+ * Mutations (each breaks a rule): BUG_NO_FLOOR, BUG_NO_CAS, BUG_GAP_ALWAYS make their check fail;
+ * BUG_NO_FENCE does not (README: the agents' own version checks already stop stale marks).
+ * Environment variants: START_LAPSED, NO_OUTAGE_IN_WINDOW, PERCLOCK_SKEW, SERVED_PREMISE (README).
  */
 
 /* ---------------- constants, in ticks (override with spin -DNAME=value) ---------------- */
@@ -229,7 +231,7 @@ byte sinceUp = OUTSEP;  /* ticks of service since the store came back, up to OUT
 bool alive[NA];     /* the agent runs (dead agents never come back) */
 byte agEpoch[NA];   /* the epoch the agent believes in */
 bool rereg[NA];     /* it was told 409 reregister: its next contact re-registers */
-byte served[NA];    /* ticks of service since its last contact (its premise: < H, see Env) */
+byte served[NA];    /* ticks since its last contact (SERVED_PREMISE: ticks in which the store served); at H it owes one */
 
 /* ghosts */
 byte maxEpoch = 1;  /* the greatest epoch ever written */
