@@ -116,6 +116,16 @@ describe('lease renewal (rule 3)', () => {
     const { master } = renewLease(serving(T0, { recovery }), 3, T0 + policy.sweepInterval, policy);
     expect(master.recovery).toEqual(recovery);
   });
+
+  it('a gap gives an open window at least an agent timeout from now; a closed one stays closed', () => {
+    const gapAt = T0 + 2 * policy.sweepInterval + policy.maxClockSkew + 1;
+    const open = { state: 'recovering' as const, deadline: T0 + S, admittedAtOpen: 3 };
+    expect(renewLease(serving(T0, { recovery: open }), 3, gapAt, policy).master.recovery).toEqual({ ...open, deadline: gapAt + policy.agentTimeout });
+    const long = { ...open, deadline: gapAt + 100 * policy.agentTimeout };
+    expect(renewLease(serving(T0, { recovery: long }), 3, gapAt, policy).master.recovery).toEqual(long);
+    const closed = { state: 'held' as const, deadline: T0 - 1, admittedAtOpen: 10, heldReason: 'too many' };
+    expect(renewLease(serving(T0, { recovery: closed }), 3, gapAt, policy).master.recovery).toEqual(closed);
+  });
 });
 
 describe('leaseProblem (rule 3)', () => {

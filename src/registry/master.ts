@@ -93,12 +93,14 @@ export function renewLease(current: MasterRecord | undefined, admitted: number, 
       master: { ...rest, epoch: Math.max(current.epoch + 1, now), ...lease, livenessFloor: now, recovery, startedAt: now },
     };
   }
-  // Silence during a gap between sweep starts is never held against agents.
+  // Silence during a gap between sweep starts is never held against agents: neither a heartbeat
+  // (the floor) nor a re-registration that fell due in it (an open window gets an agent's slack again).
   const gap = now - current.lastSweepAt > gapLength(p);
-  return {
-    step: gap ? 'gap' : 'renewed',
-    master: { ...current, ...lease, livenessFloor: gap ? now : current.livenessFloor },
-  };
+  if (!gap) return { step: 'renewed', master: { ...current, ...lease } };
+  const r = current.recovery;
+  const wasOpen = r.state !== 'done' && r.deadline !== undefined && r.deadline > current.lastSweepAt;
+  const recovery = wasOpen ? { ...r, deadline: Math.max(r.deadline!, now + p.agentTimeout) } : r;
+  return { step: 'gap', master: { ...current, ...lease, livenessFloor: now, recovery } };
 }
 
 /** An operator releases every hold: agents overdue by now are marked by the next sweep without the guard. */

@@ -45,6 +45,31 @@ describe('gaps are measured between sweep starts (rule 3)', () => {
   });
 });
 
+describe('silence during a gap is never held against agents (rules 3, 5)', () => {
+  it('no false unreachable: a re-registration that fell due in a store outage at the end of a window', async () => {
+    const { m, agents } = await started(1, { policy: { reregisterTimeout: 30 * SECOND } });
+    const [agent] = agents as [TestAgent];
+    await run(m, MINUTE, { agents });
+    m.clock.advance(5 * MINUTE); // failover
+    expect((await m.sweep()).step).toBe('new-epoch');
+    const deadline = (await masterRecord(m)).recovery.deadline!;
+    await run(m, 12 * SECOND); // the agent's next heartbeat is due 12 s into the 30 s window
+    expect((await agent.heartbeat(m)).status).toBe(409);
+    // Its re-registration meets a store outage of 20 s (longer than the gap test, shorter than the
+    // lease): nothing reaches the store until after the window's deadline.
+    m.clock.advance(20 * SECOND);
+    expect(m.clock.now()).toBeGreaterThan(deadline);
+    // The first sweep after it runs before the agent's retry gets through.
+    const first = await m.sweep();
+    expect(first).toMatchObject({ step: 'gap', marked: [] });
+    expect((await agent.reregister(m)).status).toBe(200);
+    const after = await run(m, 3 * MINUTE, { agents });
+    expect(marked(after)).toEqual([]);
+    expect((await record(m, agent.id))?.status).toBe('admitted');
+    expect((await masterRecord(m)).recovery.state).toBe('done');
+  });
+});
+
 describe('Lambda’s timings (rule 3)', () => {
   it('a store outage shorter than the gap test never marks an agent that heartbeats on time', async () => {
     const policy = loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda').policy;
