@@ -1,0 +1,200 @@
+// Cost per 1,000 agents a month, from the operation counts the bench measured (./operations.ts) ×
+// the list prices in ./prices.json (the one source of prices), for Lambda + DynamoDB, Workers +
+// Durable Objects and Cloud Run + Firestore, beside the runtime's request floor (a request per agent
+// every 15 s, nothing else), AWS Cloud Map, and a lease that writes once per heartbeat.
+// `node bench/cost.ts [agents] [minutes]` measures at that size and prints the table alone.
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../src/config.ts';
+import { scaleScan, type Tally } from './counting-store.ts';
+import type { OperationProfile } from './operations.ts';
+
+interface Prices {
+  date: string;
+  kind: string;
+  aws: {
+    lambda: { requestPerMillion: number; gbSecondArm64: number };
+    dynamodb: { readRequestUnitPerMillion: number; writeRequestUnitPerMillion: number };
+    cloudMap: { instancePerMonth: number; apiCallPerMillion: number };
+  };
+  cloudflare: {
+    workers: { requestPerMillion: number; cpuMsPerMillion: number };
+    durableObjects: { requestPerMillion: number; gbSecondPerMillion: number; sqliteRowsReadPerMillion: number; sqliteRowsWrittenPerMillion: number; memoryGb: number };
+  };
+  google: {
+    cloudRun: { requestPerMillion: number; vcpuSecond: number; gibSecond: number };
+    firestore: { readPerMillion: number; writePerMillion: number; deletePerMillion: number };
+  };
+  assumptions: {
+    secondsPerMonth: number;
+    floorHeartbeatSeconds: number;
+    lambdaApiMemoryGb: number;
+    lambdaSweeperMemoryGb: number;
+    lambdaSweeperScheduleSeconds: number;
+    storeRoundTripMs: { dynamodb: number; firestore: number; durableObjects: number };
+    listPageMs: number;
+    durableObjectRequestsPerSecond: number;
+    cloudRunConcurrencyTarget: number;
+    cloudRunVcpu: number;
+    cloudRunMemoryGib: number;
+  };
+}
+
+export const prices = JSON.parse(readFileSync(new URL('./prices.json', import.meta.url), 'utf8')) as Prices;
+
+const M = 1e6;
+const A = prices.assumptions;
+/** One Lambda vCPU per 1,769 MB. */
+const LAMBDA_MB_PER_VCPU = 1769;
+
+export interface PlatformCost {
+  platform: string;
+  agents: number;
+  /** Dollars a month for the whole fleet, by line. */
+  lines: Record<string, number>;
+  total: number;
+  /** The runtime's request price × one request per agent every 15 s. */
+  floor: number;
+  /** A lease that writes once per heartbeat: the floor plus a store write per heartbeat. */
+  lease: number;
+  notes: string[];
+}
+
+/** The month of a fleet of `agents`: heartbeats as measured (the client's jitter included), sweeps at the runtime's default interval. */
+function month(p: OperationProfile, agents: number, runtime: 'lambda' | 'worker' | 'node') {
+  const heartbeatsPerAgentSecond = p.heartbeats / (p.agents * p.minutes * 60);
+  const heartbeats = heartbeatsPerAgentSecond * agents * A.secondsPerMonth;
+  const floorRequests = (agents * A.secondsPerMonth) / A.floorHeartbeatSeconds;
+  const sweepInterval = loadConfig({ REGISTRAR_STORE: 'memory' }, runtime).policy.sweepInterval / 1000;
+  const sweeps = A.secondsPerMonth / sweepInterval;
+  return { heartbeats, floorRequests, sweeps, sweepInterval, hb: p.perHeartbeat, sweep: scaleScan(p.perSweep, p.agents, agents) };
+}
+
+const calls = (t: Tally) => t.gets + t.lists + t.commits;
+const dynamoReads = (t: Tally) => t.dynamoGetUnits + t.dynamoQueryUnits;
+/** SQLite rows: a get reads its row, a page its rows and the one past it, a commit reads each key's version first. */
+const sqliteRowsRead = (t: Tally) => t.gets + t.listItems + t.lists + t.puts + t.deletes + t.checks;
+const sqliteRowsWritten = (t: Tally) => t.puts + t.deletes;
+/** Firestore: a document read each get and listed document (and the one past a page); a version check is a precondition on an update. */
+const firestoreReads = (t: Tally) => t.gets + t.listItems + t.lists;
+const firestoreWrites = (t: Tally) => t.puts + t.checks;
+
+function lambdaDynamo(p: OperationProfile, agents: number): PlatformCost {
+  const { lambda, dynamodb } = prices.aws;
+  const m = month(p, agents, 'lambda');
+  const cpuScale = LAMBDA_MB_PER_VCPU / (A.lambdaApiMemoryGb * 1024);
+  const heartbeatMs = p.cpuMsPerHeartbeat * cpuScale + calls(m.hb) * A.storeRoundTripMs.dynamodb;
+  const scanMs = m.sweep.lists * A.listPageMs + (m.sweep.gets + m.sweep.commits) * A.storeRoundTripMs.dynamodb;
+  const sweeperRuns = A.secondsPerMonth / A.lambdaSweeperScheduleSeconds;
+  // Each run sweeps every interval until the next run is due, waiting in between.
+  const sweeperSeconds = sweeperRuns * (A.lambdaSweeperScheduleSeconds - m.sweepInterval) + (m.sweeps * scanMs) / 1000;
+  const rru = dynamodb.readRequestUnitPerMillion / M;
+  const wru = dynamodb.writeRequestUnitPerMillion / M;
+  const lines = {
+    'API requests': m.heartbeats * (lambda.requestPerMillion / M),
+    'API duration': ((m.heartbeats * heartbeatMs) / 1000) * A.lambdaApiMemoryGb * lambda.gbSecondArm64,
+    'heartbeat reads': m.heartbeats * dynamoReads(m.hb) * rru,
+    'heartbeat writes': m.heartbeats * m.hb.dynamoWriteUnits * wru,
+    'sweeper runs': sweeperRuns * (lambda.requestPerMillion / M) + sweeperSeconds * A.lambdaSweeperMemoryGb * lambda.gbSecondArm64,
+    'sweep reads': m.sweeps * dynamoReads(m.sweep) * rru,
+    'sweep writes': m.sweeps * m.sweep.dynamoWriteUnits * wru,
+  };
+  const floor = m.floorRequests * (lambda.requestPerMillion / M);
+  return finish('Lambda + DynamoDB', agents, lines, floor, floor + m.floorRequests * wru, [`API ${fmtMs(heartbeatMs)} ms a heartbeat at ${A.lambdaApiMemoryGb * 1024} MB`]);
+}
+
+function workersDurableObjects(p: OperationProfile, agents: number): PlatformCost {
+  const { workers, durableObjects: d } = prices.cloudflare;
+  const m = month(p, agents, 'worker');
+  const perSecond = m.heartbeats / A.secondsPerMonth;
+  const objects = Math.max(1, Math.ceil(perSecond / A.durableObjectRequestsPerSecond));
+  const lines = {
+    'Worker requests': m.heartbeats * (workers.requestPerMillion / M),
+    'Worker CPU': m.heartbeats * p.cpuMsPerHeartbeat * (workers.cpuMsPerMillion / M),
+    'DO requests (heartbeats, alarms)': (m.heartbeats + m.sweeps) * (d.requestPerMillion / M),
+    'DO duration (always active)': objects * A.secondsPerMonth * d.memoryGb * (d.gbSecondPerMillion / M),
+    'heartbeat rows read': m.heartbeats * sqliteRowsRead(m.hb) * (d.sqliteRowsReadPerMillion / M),
+    'heartbeat rows written': m.heartbeats * sqliteRowsWritten(m.hb) * (d.sqliteRowsWrittenPerMillion / M),
+    'sweep rows read': m.sweeps * sqliteRowsRead(m.sweep) * (d.sqliteRowsReadPerMillion / M),
+    'sweep rows written': m.sweeps * sqliteRowsWritten(m.sweep) * (d.sqliteRowsWrittenPerMillion / M),
+  };
+  const floor = m.floorRequests * (workers.requestPerMillion / M);
+  const lease = m.floorRequests * ((workers.requestPerMillion + d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M);
+  const notes = objects > 1 ? [`${fmtMs(perSecond)} heartbeats/s: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`] : [];
+  return finish('Workers + Durable Objects', agents, lines, floor, lease, notes);
+}
+
+function cloudRunFirestore(p: OperationProfile, agents: number): PlatformCost {
+  const { cloudRun: run, firestore: fs } = prices.google;
+  const m = month(p, agents, 'node');
+  const perSecond = m.heartbeats / A.secondsPerMonth;
+  const requestSeconds = (p.cpuMsPerHeartbeat + calls(m.hb) * A.storeRoundTripMs.firestore) / 1000;
+  const instances = Math.max(1, Math.ceil((perSecond * p.cpuMsPerHeartbeat) / 1000 / (A.cloudRunVcpu * A.cloudRunConcurrencyTarget)));
+  // Billed while at least one request is in flight: Poisson arrivals at each instance.
+  const billedSeconds = instances * A.secondsPerMonth * (1 - Math.exp(-(perSecond / instances) * requestSeconds));
+  const lines = {
+    requests: (m.heartbeats + m.sweeps) * (run.requestPerMillion / M),
+    'instance time': billedSeconds * (A.cloudRunVcpu * run.vcpuSecond + A.cloudRunMemoryGib * run.gibSecond),
+    'heartbeat reads': m.heartbeats * firestoreReads(m.hb) * (fs.readPerMillion / M),
+    'heartbeat writes': m.heartbeats * (firestoreWrites(m.hb) * fs.writePerMillion + m.hb.deletes * fs.deletePerMillion) / M,
+    'sweep reads': m.sweeps * firestoreReads(m.sweep) * (fs.readPerMillion / M),
+    'sweep writes': m.sweeps * (firestoreWrites(m.sweep) * fs.writePerMillion + m.sweep.deletes * fs.deletePerMillion) / M,
+  };
+  const floor = m.floorRequests * (run.requestPerMillion / M);
+  return finish('Cloud Run + Firestore', agents, lines, floor, floor + m.floorRequests * (fs.writePerMillion / M), [`sweeps every ${m.sweepInterval} s (the Node default), each a request`]);
+}
+
+function finish(platform: string, agents: number, lines: Record<string, number>, floor: number, lease: number, notes: string[]): PlatformCost {
+  return { platform, agents, lines, total: Object.values(lines).reduce((a, b) => a + b, 0), floor, lease, notes };
+}
+
+const fmtMs = (n: number) => Number(n.toPrecision(3)).toString();
+
+/** AWS Cloud Map for the same fleet: each agent a registered instance, each heartbeat a health update. */
+export function cloudMapCost(agents: number): number {
+  const { cloudMap } = prices.aws;
+  return agents * cloudMap.instancePerMonth + ((agents * A.secondsPerMonth) / A.floorHeartbeatSeconds) * (cloudMap.apiCallPerMillion / M);
+}
+
+export const FLEETS = [1_000, 10_000, 100_000];
+
+export function costs(p: OperationProfile, fleets = FLEETS): PlatformCost[] {
+  return [lambdaDynamo, workersDurableObjects, cloudRunFirestore].flatMap((platform) => fleets.map((agents) => platform(p, agents)));
+}
+
+/** Per 1,000 agents a month, as table rows: platform, agents, ours, floor, ratio, goal, met, lease, Cloud Map. */
+export function costRows(all: PlatformCost[]): (string | number)[][] {
+  const per1000 = (c: PlatformCost, usd: number) => (usd * 1000) / c.agents;
+  return all.map((c) => [
+    c.platform,
+    c.agents,
+    `$${per1000(c, c.total).toFixed(2)}`,
+    `$${per1000(c, c.floor).toFixed(2)}`,
+    c.total / c.floor,
+    '≤ 1.2×',
+    c.total / c.floor <= 1.2 ? 'yes' : 'NO',
+    `$${per1000(c, c.lease).toFixed(2)}`,
+    `$${per1000(c, cloudMapCost(c.agents)).toFixed(2)}`,
+  ]);
+}
+
+export const COST_HEAD = ['$ per 1,000 agents a month', 'agents', 'measured', 'floor', 'ratio', 'goal', 'met', 'lease', 'Cloud Map'];
+
+/** Each platform's lines at one fleet size, per 1,000 agents: where the money goes. */
+export function breakdown(all: PlatformCost[], agents: number): string[] {
+  return all
+    .filter((c) => c.agents === agents)
+    .map((c) => {
+      const lines = Object.entries(c.lines).map(([name, usd]) => `${name} $${((usd * 1000) / c.agents).toFixed(2)}`);
+      return `${c.platform} at ${agents.toLocaleString('en-US')}: ${lines.join(', ')}${c.notes.length ? ` (${c.notes.join('; ')})` : ''}`;
+    });
+}
+
+if (import.meta.main) {
+  const { measureOperations } = await import('./operations.ts');
+  const { formatTable } = await import('./support.ts');
+  const p = await measureOperations(Number(process.argv[2] ?? 1_000), Number(process.argv[3] ?? 8));
+  const all = costs(p);
+  console.log(`prices: ${prices.kind}, ${prices.date} (bench/prices.json)\n`);
+  console.log(formatTable(COST_HEAD, costRows(all)));
+  for (const n of FLEETS) console.log(breakdown(all, n).join('\n'));
+}

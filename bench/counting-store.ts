@@ -1,0 +1,121 @@
+// A store that counts what passes through it, by phase (heartbeat, sweep, master status…): calls,
+// items read and written, and the units the platforms bill them in. The bench sets `phase` before
+// each step of a sequential simulation, so every operation is charged to the step that caused it.
+import { byteLength, isCheck, isDelete, isPut, type Store, type Write } from '../src/store.ts';
+
+export interface Tally {
+  /** Store calls. */
+  gets: number;
+  lists: number;
+  commits: number;
+  /** Records read: one a get, one each listed item. */
+  getItems: number;
+  listItems: number;
+  /** Operations inside commits. */
+  puts: number;
+  deletes: number;
+  checks: number;
+  /** DynamoDB's units: strongly consistent reads of 4 KB (a get each item, a Query its page's total), writes of 1 KB, doubled in a transaction. */
+  dynamoGetUnits: number;
+  dynamoQueryUnits: number;
+  dynamoWriteUnits: number;
+}
+
+export const emptyTally = (): Tally => ({ gets: 0, lists: 0, commits: 0, getItems: 0, listItems: 0, puts: 0, deletes: 0, checks: 0, dynamoGetUnits: 0, dynamoQueryUnits: 0, dynamoWriteUnits: 0 });
+
+/** Store reads as the goals count them: every get, every listed item (an empty page still costs a call). */
+export const reads = (t: Tally): number => t.gets + Math.max(t.listItems, t.lists);
+/** Store writes as the goals count them: every put and delete (a check writes nothing). */
+export const writes = (t: Tally): number => t.puts + t.deletes;
+
+/** `t` divided by `n`, field by field: an average per heartbeat, per sweep. */
+export function perUnit(t: Tally, n: number): Tally {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, n === 0 ? 0 : v / n])) as unknown as Tally;
+}
+
+/** The fields that grow with the registry's size: what a scan reads. */
+export const SCAN_FIELDS = ['lists', 'listItems', 'dynamoQueryUnits'] as const;
+
+/** A scan's tally measured over `measured` agents, as it would be over `agents`: its scan part scaled, the rest as it was. */
+export function scaleScan(t: Tally, measured: number, agents: number): Tally {
+  const scaled = { ...t };
+  for (const f of SCAN_FIELDS) scaled[f] = f === 'lists' ? Math.max(1, Math.ceil((t[f] * agents) / measured)) : (t[f] * agents) / measured;
+  return scaled;
+}
+
+/** A DynamoDB item's size, roughly: the record's JSON, its key and version attributes. */
+const itemBytes = (key: string, value: unknown) => byteLength(key) + byteLength(JSON.stringify(value) ?? '') + 48;
+const units = (bytes: number, unit: number) => Math.max(1, Math.ceil(bytes / unit));
+
+/** The heartbeat path's commit: one put on an expected version is a plain conditional PutItem, not a transaction. */
+const singlePut = (w: Write[]) => w.length === 1 && isPut(w[0]!) && w[0].expect !== 'any' && w[0].expect !== 'absent';
+
+export interface CountingStore {
+  store: Store;
+  /** Where the operations from now on are charged. */
+  phase: string;
+  tallies: Map<string, Tally>;
+  tally(phase: string): Tally;
+  /** Time spent counting (sizing values), to subtract from timings taken through this store. */
+  overheadMs: number;
+  reset(): void;
+}
+
+export function countingStore(inner: Store): CountingStore {
+  const tallies = new Map<string, Tally>();
+  const tally = (phase: string) => {
+    const t = tallies.get(phase) ?? emptyTally();
+    tallies.set(phase, t);
+    return t;
+  };
+  const counter: CountingStore = {
+    phase: 'other',
+    tallies,
+    tally,
+    overheadMs: 0,
+    reset() {
+      tallies.clear();
+      counter.overheadMs = 0;
+    },
+    store: {
+      async get(key) {
+        const t = tally(counter.phase);
+        const item = await inner.get(key);
+        const started = performance.now();
+        t.gets++;
+        t.getItems += item ? 1 : 0;
+        t.dynamoGetUnits += units(item ? itemBytes(key, item.value) : 0, 4096);
+        counter.overheadMs += performance.now() - started;
+        return item as never;
+      },
+      async list(prefix, opts) {
+        const t = tally(counter.phase);
+        const page = await inner.list(prefix, opts);
+        const started = performance.now();
+        t.lists++;
+        t.listItems += page.items.length;
+        t.dynamoQueryUnits += units(page.items.reduce((sum, i) => sum + itemBytes(i.key, i.value), 0), 4096);
+        counter.overheadMs += performance.now() - started;
+        return page as never;
+      },
+      async commit(ws) {
+        const t = tally(counter.phase);
+        const versions = await inner.commit(ws);
+        const started = performance.now();
+        t.commits++;
+        const factor = singlePut(ws) ? 1 : 2;
+        for (const w of ws) {
+          if (isPut(w)) t.puts++;
+          else if (isDelete(w)) t.deletes++;
+          else if (isCheck(w)) t.checks++;
+          t.dynamoWriteUnits += factor * units(isPut(w) ? itemBytes(w.key, w.put) : 0, 1024);
+        }
+        counter.overheadMs += performance.now() - started;
+        return versions;
+      },
+      close: () => inner.close(),
+      ...(inner.problem ? { problem: () => inner.problem!() } : {}),
+    },
+  };
+  return counter;
+}

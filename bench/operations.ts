@@ -1,0 +1,152 @@
+// Store operations per heartbeat, per sweep and per `GET /api/v1/master`, counted by an instrumented
+// store over a simulated run at default settings: N agents heartbeating as the agent client does
+// (every heartbeatInterval × 0.8–1.0), the sweeper every sweepInterval, an operator polling the
+// master status, on a fake clock. Sequential, so each store call is charged to the step that made it.
+// `node bench/operations.ts [agents] [minutes]` prints the counts alone.
+import { createMemoryStore } from '../adapters/memory/index.ts';
+import { countingStore, perUnit, reads, writes, type Tally } from './counting-store.ts';
+import { type BenchAgent, benchMaster, call, formatTable, JOIN, OPERATOR } from './support.ts';
+
+export interface OperationProfile {
+  agents: number;
+  /** Simulated minutes counted (after a warm-up of agentTimeout + livenessGranularity). */
+  minutes: number;
+  heartbeats: number;
+  sweeps: number;
+  masterGets: number;
+  heartbeatIntervalMs: number;
+  sweepIntervalMs: number;
+  /** Averages. */
+  perHeartbeat: Tally;
+  perSweep: Tally;
+  perMasterGet: Tally;
+  /** In-process time per heartbeat (routing, validation, secret hash, registrar, memory store), without the counting. */
+  cpuMsPerHeartbeat: number;
+  /** Heartbeats not answered 200, agents marked by the sweeps: both should be 0. */
+  failed: number;
+  marked: number;
+}
+
+const TICK = 100;
+
+/** Agents' records as large as real ones: resources, a few attributes, a version. */
+const info = (i: number) => ({
+  hostname: `host-${i}.bench.example.com`,
+  port: 5051,
+  resources: { cpus: 16, mem: 65536, disk: 1_000_000 },
+  attributes: { rack: `rack-${i % 40}`, zone: `zone-${i % 3}`, os: 'linux' },
+  version: '1.0.0',
+});
+
+export async function measureOperations(agents: number, minutes: number, progress: (done: number) => void = () => {}): Promise<OperationProfile> {
+  const counter = countingStore(createMemoryStore());
+  const { clock, policy, registrar, request } = benchMaster(counter.store);
+  const { heartbeatInterval, sweepInterval } = policy;
+  counter.phase = 'sweep';
+  await registrar.sweep();
+
+  counter.phase = 'register';
+  const fleet: (BenchAgent & { due: number })[] = [];
+  for (let i = 0; i < agents; i++) {
+    const a = (await (await call(request, '/api/v1/agents', JOIN, info(i))).json()) as BenchAgent;
+    fleet.push({ ...a, due: clock.now() + Math.random() * heartbeatInterval });
+  }
+
+  const warmUp = policy.agentTimeout + policy.livenessGranularity;
+  const start = clock.now();
+  const countFrom = start + warmUp;
+  const end = countFrom + minutes * 60_000;
+  let nextSweep = start + sweepInterval;
+  let nextStatus = countFrom;
+  let heartbeats = 0;
+  let sweeps = 0;
+  let masterGets = 0;
+  let failed = 0;
+  let marked = 0;
+  let heartbeatMs = 0;
+  let counting = false;
+  while (clock.now() < end) {
+    clock.advance(TICK);
+    const now = clock.now();
+    if (!counting && now >= countFrom) {
+      counting = true;
+      counter.reset();
+    }
+    for (const a of fleet) {
+      if (a.due > now) continue;
+      counter.phase = 'heartbeat';
+      const overhead = counter.overheadMs;
+      const t = performance.now();
+      const res = await call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch });
+      await res.arrayBuffer();
+      heartbeatMs += performance.now() - t - (counter.overheadMs - overhead);
+      if (res.status !== 200) failed++;
+      heartbeats++;
+      a.due = now + heartbeatInterval * (0.8 + 0.2 * Math.random()); // the agent client's jitter
+    }
+    if (now >= nextSweep) {
+      counter.phase = 'sweep';
+      marked += (await registrar.sweep()).marked.length;
+      sweeps++;
+      nextSweep += sweepInterval;
+    }
+    if (counting && now >= nextStatus) {
+      counter.phase = 'master';
+      const res = await call(request, '/api/v1/master', OPERATOR);
+      if (res.status !== 200) throw new Error(`GET /api/v1/master answered ${res.status}`);
+      await res.arrayBuffer();
+      masterGets++;
+      nextStatus += 30_000;
+    }
+    if (!counting) {
+      heartbeats = sweeps = masterGets = failed = marked = 0;
+      heartbeatMs = 0;
+    }
+    if ((now - start) % 10_000 === 0) progress((now - start) / (end - start));
+  }
+  await counter.store.close();
+  return {
+    agents,
+    minutes,
+    heartbeats,
+    sweeps,
+    masterGets,
+    heartbeatIntervalMs: heartbeatInterval,
+    sweepIntervalMs: sweepInterval,
+    perHeartbeat: perUnit(counter.tally('heartbeat'), heartbeats),
+    perSweep: perUnit(counter.tally('sweep'), sweeps),
+    perMasterGet: perUnit(counter.tally('master'), masterGets),
+    cpuMsPerHeartbeat: heartbeatMs / heartbeats,
+    failed,
+    marked,
+  };
+}
+
+/** The operation counts beside their goals, as table rows: metric, measured, goal, met. */
+export function operationRows(p: OperationProfile): (string | number)[][] {
+  const met = (ok: boolean) => (ok ? 'yes' : 'NO');
+  const hbReads = reads(p.perHeartbeat);
+  const hbWrites = writes(p.perHeartbeat);
+  const sweepPerAgent = p.perSweep.listItems / p.agents;
+  return [
+    ['store reads per heartbeat', hbReads, '≤ 0.05', met(hbReads <= 0.05)],
+    ['store writes per heartbeat', hbWrites, '≤ 0.25', met(hbWrites <= 0.25)],
+    ['  store calls per heartbeat (get/list/commit)', `${fmt3(p.perHeartbeat.gets)}/${fmt3(p.perHeartbeat.lists)}/${fmt3(p.perHeartbeat.commits)}`, '', ''],
+    ['store reads per sweep', reads(p.perSweep), '', ''],
+    ['  per sweep per agent', sweepPerAgent, 'small', ''],
+    ['  store writes per sweep', writes(p.perSweep), '', ''],
+    ['store reads per GET /api/v1/master', reads(p.perMasterGet), 'O(1)', met(reads(p.perMasterGet) <= 3)],
+    ['  per agent', p.perMasterGet.listItems / p.agents, '', ''],
+    ['time per heartbeat in process', p.cpuMsPerHeartbeat * 1000, 'µs', ''],
+  ];
+}
+
+const fmt3 = (n: number) => Number(n.toPrecision(3)).toString();
+
+if (import.meta.main) {
+  const agents = Number(process.argv[2] ?? 1_000);
+  const minutes = Number(process.argv[3] ?? 8);
+  const p = await measureOperations(agents, minutes);
+  console.log(`${agents} agents, ${minutes} simulated minutes: ${p.heartbeats} heartbeats, ${p.sweeps} sweeps, ${p.masterGets} master status reads; ${p.failed} failed, ${p.marked} marked\n`);
+  console.log(formatTable(['operation counts', 'measured', 'goal', 'met'], operationRows(p)));
+}
