@@ -9,7 +9,8 @@
  *   CHECK_NFU     no false unreachable: an alive agent (accepted every H ticks of service) is never marked
  *   CHECK_EPOCH   one epoch winner: every new epoch is greater than any before (and the epoch never goes back)
  *   CHECK_DETECT  eventual detection: once masters keep serving, a dead agent is marked within BOUND ticks
- * Mutations (each breaks a rule): BUG_NO_FLOOR, BUG_NO_CAS, BUG_GAP_ALWAYS make their check fail;
+ * Mutations (each breaks a rule): BUG_NO_FLOOR, BUG_NO_CAS, BUG_GAP_ALWAYS, BUG_GAP_KEEPS_DEADLINE and
+ * BUG_NOW_AT_START (findings F1 and F2 before their fixes) make their check fail;
  * BUG_NO_FENCE does not (README: the agents' own version checks already stop stale marks).
  * Environment variants: START_LAPSED, NO_OUTAGE_IN_WINDOW, PERCLOCK_SKEW, SERVED_PREMISE (README).
  */
@@ -219,7 +220,7 @@ byte off[NI];       /* clock offset + S */
 byte prevEpoch;     /* the epoch before the last new one: request handlers may still see it ... */
 byte staleTtl;      /* ... for this many more ticks (their master cache lives at most S, rule 3) */
 byte ph[NI];        /* phase of its sweep */
-byte sNow[NI];      /* its sweep's `now`, taken before it read anything */
+byte sNow[NI];      /* its sweep's `now`: when the store answered its read of master */
 byte sActBy[NI];    /* leaseExpiresAt - S of the master it wrote: it marks only before this, on its clock */
 byte sMarks[NI];    /* agents it planned to mark and has not yet (a bitmask) */
 byte sAge[NI];      /* ticks since it started: beyond MAXSTALL it fails (withRetry's deadline) */
@@ -355,7 +356,14 @@ inline plan() {
 #else
      if
 #ifndef BUG_NO_FLOOR
-     :: sNow[i] - m.last > GAP -> m.floor = sNow[i]; WIT_GAP  /* silence during a gap is never held against agents */
+     :: sNow[i] - m.last > GAP ->                      /* silence during a gap is never held against agents */
+#ifndef BUG_GAP_KEEPS_DEADLINE
+        if                                             /* ... nor a re-registration due in it (finding F1, fixed) */
+        :: m.rstate != DONE && m.deadline != 0 && m.deadline > m.last -> m.deadline = max2(m.deadline, sNow[i] + T)
+        :: else
+        fi;
+#endif
+        m.floor = sNow[i]; WIT_GAP
 #endif
      :: else
      fi
@@ -478,6 +486,9 @@ inline stepSweep() {
   /* it reads master; a sweep started less than I/2 ago (and a valid lease) makes it skip (rule 3) */
   :: ph[i] == READ ->
      mStale[i] = false;
+#ifndef BUG_NOW_AT_START
+     sNow[i] = clk(i);                             /* its time: when the store answered (finding F2, fixed) */
+#endif
 #ifdef BUG_NO_CAS
      copyMaster(snap, M);
 #endif
@@ -584,7 +595,7 @@ proctype Instance(byte i) {
 #endif
 end:
   do
-  /* a scheduled sweep starts: it takes `sNow[i]` before it reads anything (rule 3) */
+  /* a scheduled sweep starts (its `sNow[i]` is taken again when the store answers its read of master) */
   :: atomic { mustSweep(i) -> d_step { sinceStart[i] = 0; sNow[i] = clk(i); ph[i] = READ; printf("t=%d I%d: sweep starts, now=%d\n", t, i, sNow[i]) }; runSweep() }
   /* a stalled sweep goes on */
   :: atomic { up[i] && ph[i] != IDLE && storeUp -> runSweep() }

@@ -75,9 +75,11 @@ export function createSweeper(core: RegistrarCore) {
   }
 
   return async function sweep(): Promise<SweepReport> {
-    // The start, taken before anything is read, is this sweep's time: gaps are measured between starts.
-    const now = clock.now();
+    // This sweep's time is its start: the moment the store answered its read of master, before the
+    // scan. Gaps are measured between starts; a sweep that waited out an outage for that answer
+    // must not date itself inside the outage, which would hide part of it from the gap test.
     const masterItem = await core.withRetry(() => store.get<MasterRecord>(MASTER_KEY));
+    const now = clock.now();
     if (masterItem && sweptRecently(masterItem.value, now, policy)) {
       return { outcome: 'skipped', epoch: masterItem.value.epoch, marked: [], pruned: [], notes: ['another sweep started less than half an interval ago'] };
     }

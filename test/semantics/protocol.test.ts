@@ -5,6 +5,7 @@ import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { FakeClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { MasterRecord } from '../../src/registry/index.ts';
+import { StoreUnavailableError, type Store } from '../../src/store.ts';
 import { startSweeper } from '../../src/runtime.ts';
 import { testMaster } from '../support/master.ts';
 import { MINUTE, SECOND, TestAgent, YieldingClock, marked, masterRecord, record, run, started, worldStore } from './world.ts';
@@ -67,6 +68,30 @@ describe('silence during a gap is never held against agents (rules 3, 5)', () =>
     expect(marked(after)).toEqual([]);
     expect((await record(m, agent.id))?.status).toBe('admitted');
     expect((await masterRecord(m)).recovery.state).toBe('done');
+  });
+});
+
+describe('gaps measure the whole outage (rule 3)', () => {
+  it('a sweep that started while the store was down and waited for it sees the outage as a gap', async () => {
+    const clock = new YieldingClock();
+    const memory = createMemoryStore();
+    let downUntil = 0;
+    const store: Store = {
+      ...memory,
+      get: <T>(key: string) => (clock.now() < downUntil ? Promise.reject(new StoreUnavailableError('down', { outcome: 'not-applied' })) : memory.get<T>(key)),
+    };
+    const m = testMaster({ store, clock });
+    await m.sweep();
+    const lastSweep = (await masterRecord(m)).lastSweepAt;
+    const gapTest = 2 * m.policy.sweepInterval + m.policy.maxClockSkew;
+    // The store is down from just after that sweep for 2.5 s longer than the gap test; a sweep starts
+    // inside the outage, before the gap test would call it a gap, and its read waits for the store.
+    downUntil = lastSweep + gapTest + 2_500;
+    clock.set(lastSweep + gapTest);
+    const report = await m.sweep();
+    expect(clock.now()).toBeGreaterThanOrEqual(downUntil);
+    expect(report.step).toBe('gap');
+    expect((await masterRecord(m)).livenessFloor).toBeGreaterThanOrEqual(downUntil);
   });
 });
 
