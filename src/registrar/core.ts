@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.ts';
 import { isRefusal, type AgentEvent, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
 import { systemEntropy, type Entropy } from '../secrets.ts';
-import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Write } from '../store.ts';
+import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Version, type Write } from '../store.ts';
 
 export const MASTER_KEY = 'master';
 export const AGENT_PREFIX = 'agents/';
@@ -58,6 +58,8 @@ export interface Change {
   /** The record now in the store (undefined after a delete). */
   record: AgentRecord | undefined;
   written: boolean;
+  /** The record's version in the store (undefined after a delete, or when a lost outcome was read back). */
+  version?: Version;
 }
 
 export interface RegistrarCore {
@@ -127,26 +129,26 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
       const item = await readAgent(id);
       const decision = await decide(item?.value);
       if (isRefusal(decision)) throw new RefusedError(decision);
-      if (decision === item?.value) return { record: item?.value, written: false };
+      if (decision === item?.value) return { record: item?.value, written: false, ...(item ? { version: item.version } : {}) };
       const requestId = entropy.id();
       const { writes: extra = [], ...chosen } = decision;
       const next = 'delete' in chosen ? undefined : { ...(chosen as AgentRecord), lastRequestId: requestId };
       const own: Write = next
         ? { key, expect: item?.version ?? 'absent', put: next }
         : { key, expect: item?.version ?? 'any', delete: true };
-      const written = () => {
+      const written = (version?: Version) => {
         logEvents(id, item?.value.events ?? [], next?.events ?? []);
         for (const w of extra) if (w.key.startsWith(AGENT_PREFIX) && 'put' in w) logEvents(w.key.slice(AGENT_PREFIX.length), [], (w.put as AgentRecord).events.slice(-1));
-        return { record: next, written: true };
+        return { record: next, written: true, ...(version ? { version } : {}) };
       };
       try {
-        await withRetry(() => store.commit([own, ...extra]));
-        return written();
+        const versions = await withRetry(() => store.commit([own, ...extra]));
+        return written(versions[key]);
       } catch (err) {
         if (err instanceof ConflictError) continue;
         if (err instanceof StoreUnavailableError && err.outcome === 'unknown') {
           const after = await readAgent(id);
-          if (next ? after?.value.lastRequestId === requestId : after === undefined) return written();
+          if (next ? after?.value.lastRequestId === requestId : after === undefined) return written(after?.version);
           throw new StoreUnavailableError(`the outcome of the write to agent ${id} is unknown`, { outcome: 'unknown', cause: err });
         }
         throw err;
