@@ -39,7 +39,7 @@ describe('chaos: many stateless masters, faults, a history checker', () => {
       expect(run.stats.crashes).toBeGreaterThan(1);
       expect(run.stats.deaths).toBeGreaterThan(ops / 3_000);
       expect(run.marks.length).toBeGreaterThan(0);
-      expect(run.sweeps.some((s) => s.report.step === 'new-epoch')).toBe(true);
+      expect(run.sweeps.some((s) => s.report?.step === 'new-epoch')).toBe(true);
     } finally {
       await store.close();
       if (dir) await rm(dir, { recursive: true, force: true });

@@ -4,11 +4,14 @@
 // a random delay before re-registering) and an operator marks agents gone, drains, deactivates,
 // reactivates and releases holds. A seeded schedule on a fake clock adds agent deaths and revivals,
 // instance crashes mid-request, failovers (every instance down past the lease), cold starts,
-// partitions (agents dark, instances cut from the store) and slow scans. Every request and answer
-// is recorded for the checker (./checker.ts).
+// partitions (agents dark, instances cut from the store), a fleet fraction going silent at once, and
+// slow scans longer than the sweep interval, some while one instance alone sweeps (the others' sweepers
+// paused). Each instance sweeps through the runtime's own loop (startSweeper). Every request, answer
+// and sweep attempt is recorded for the checker (./checker.ts).
 import { FakeClock, type Clock } from '../../src/clock.ts';
 import { createMaster } from '../../src/master/index.ts';
-import { createRegistrar, type SweepReport } from '../../src/registrar.ts';
+import { createRegistrar, type Registrar, type SweepReport } from '../../src/registrar.ts';
+import { startSweeper } from '../../src/runtime.ts';
 import type { MasterRecord, Policy } from '../../src/registry/index.ts';
 import type { Store } from '../../src/store.ts';
 import { prng, seededEntropy } from '../support/random.ts';
@@ -17,7 +20,8 @@ import { faultyStore, type FaultCounts, type FaultRates, type FaultyStore } from
 
 export const SECOND = 1_000;
 export const MINUTE = 60 * SECOND;
-const STEP = 250;
+/** The world's clock moves this much at a time. */
+export const STEP = 250;
 const JOIN = 'chaos-join-token-0123456789';
 const OPERATOR = 'chaos-operator-token-0123456789';
 
@@ -32,6 +36,8 @@ export interface ChaosOptions {
   faults: FaultRates;
   /** How often every instance goes down past the lease (default 0.1 a minute). */
   failoversPerMinute?: number;
+  /** How often a fleet fraction over the guard's limit goes silent at once (default 0.05 a minute). */
+  silencesPerMinute?: number;
   /** Called now and then with the requests made so far (a progress bar). */
   progress?: (done: number) => void;
 }
@@ -49,11 +55,15 @@ export interface Exchange {
   body?: Record<string, unknown>;
 }
 
+/** One sweep attempt: its report, or the error it threw. */
 export interface Sweep {
+  /** When it started and when it ended (world time). */
+  started: number;
   at: number;
   instance: string;
-  report: SweepReport;
-  /** The master record just after the sweep, as the store holds it. */
+  report?: SweepReport;
+  error?: string;
+  /** The master record just after the sweep, as the store holds it (only when it returned). */
   master?: MasterRecord;
 }
 
@@ -85,7 +95,11 @@ export interface ChaosRun {
   faults: FaultCounts;
   stats: Record<string, number>;
   /** Every agent write the store applied that marked an agent unreachable, whoever's answer was lost. */
-  marks: { at: number; id: string }[];
+  marks: { at: number; id: string; reason: string }[];
+  /** When something stopped or started sweepers (crashes, cold starts, cuts, outages, a lone sweeper). */
+  disruptions: { at: number; what: string }[];
+  /** Fleet fractions that went silent at once. */
+  silences: { at: number; until: number; agents: number }[];
   /** Agents that died, and when they came back (a repaired machine re-registers). */
   deaths: { name: string; at: number; revivedAt?: number }[];
   store: Store;
@@ -104,7 +118,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const exchanges: Exchange[] = [];
   const sweeps: Sweep[] = [];
   const servedSince: ChaosRun['servedSince'] = [{ at: start, since: start }];
-  const stats: Record<string, number> = { requests: 0, crashes: 0, failovers: 0, coldStarts: 0, partitions: 0, cuts: 0, deaths: 0, revivals: 0, operator: 0, slow: 0 };
+  const stats: Record<string, number> = { requests: 0, crashes: 0, failovers: 0, coldStarts: 0, partitions: 0, cuts: 0, deaths: 0, revivals: 0, operator: 0, slow: 0, lone: 0, silences: 0 };
+  const disruptions: ChaosRun['disruptions'] = [];
+  const silences: ChaosRun['silences'] = [];
+  const disrupt = (what: string) => disruptions.push({ at: world.now(), what });
   const counts: FaultCounts = { latency: 0, unavailable: 0, appliedThenLost: 0, conflict: 0 };
   const stores: FaultyStore[] = [];
   const deaths: ChaosRun['deaths'] = [];
@@ -128,24 +145,29 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       const versions = await counted(() => o.store.commit(writes));
       for (const w of writes) {
         const value = 'put' in w ? (w.put as { status?: string; events?: { type: string }[] }) : undefined;
-        if (w.key.startsWith('agents/') && value?.status === 'unreachable' && value.events?.at(-1)?.type === 'unreachable') {
-          marks.push({ at: world.now(), id: w.key.slice('agents/'.length) });
+        const last = value?.events?.at(-1) as { type: string; reason?: string } | undefined;
+        if (w.key.startsWith('agents/') && value?.status === 'unreachable' && last?.type === 'unreachable') {
+          marks.push({ at: world.now(), id: w.key.slice('agents/'.length), reason: last.reason ?? '' });
         }
       }
       return versions;
     },
   };
   let down = false; // every instance down: no API, no sweeps (a failover, or the whole service restarting)
-  let slowScans = false;
+  /** How long a scan takes during a slow phase (0 outside): longer than the sweep interval, shorter than the gap test. */
+  let slowScanMs = 0;
+  /** During some slow phases one instance alone sweeps: the others' sweepers are paused (CPU throttled). */
+  let lone: string | undefined;
+  let ending = false;
 
   interface Instance {
     name: string;
     generation: number;
     app: ReturnType<typeof createMaster>;
-    sweep: () => Promise<SweepReport>;
+    registrar: Registrar;
     store: FaultyStore;
-    nextSweepAt: number;
-    sweeping: boolean;
+    /** The runtime's sweeper loop, while this instance sweeps; 'starting' until its first start. */
+    sweeper?: { stop(): Promise<void> } | 'starting';
   }
   let generation = 0;
   const instance = (name: string): Instance => {
@@ -155,14 +177,48 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     stores.push(store);
     const registrar = createRegistrar({ store, clock, policy: p, entropy: seededEntropy(prng(random.int(2 ** 31))), retryDeadlineMs: 2 * SECOND });
     const app = createMaster({ registrar, tokens: { join: [{ label: 'fleet', token: JOIN }], operator: [{ label: 'chaos-operator', token: OPERATOR }] } });
-    return { name, generation: ++generation, app, sweep: () => registrar.sweep(), store, nextSweepAt: world.now() + random.between(0, p.sweepInterval), sweeping: false };
+    generation++;
+    return { name, generation, app, registrar: recording(name, generation, registrar), store };
   };
-  /** Scans take time during a slow phase: a large registry on a slow store. */
+  /** Scans take time during a slow phase: a large registry on a slow store (the first page waits). */
   function slowStore(inner: Store): Store {
     return { ...inner, get: (k) => inner.get(k), commit: (w) => inner.commit(w), list: async (prefix, opts) => {
-      if (slowScans) await scheduler.until(world.now() + 4 * SECOND);
+      if (slowScanMs > 0 && !opts?.cursor) await scheduler.until(world.now() + slowScanMs);
       return inner.list(prefix, opts);
     } };
+  }
+  /** The registrar as the runtime's sweeper loop sees it, with every sweep attempt recorded. */
+  function recording(name: string, gen: number, registrar: Registrar): Registrar {
+    return { ...registrar, async sweep() {
+      const started = world.now();
+      // A crashed instance's sweep still wrote what it wrote: its marks count.
+      const by = () => (instances.find((x) => x.name === name)?.generation === gen ? name : `${name} (crashed)`);
+      try {
+        const report = await registrar.sweep();
+        sweeps.push({ started, at: world.now(), instance: by(), report, master: (await o.store.get<MasterRecord>('master'))?.value });
+        return report;
+      } catch (err) {
+        sweeps.push({ started, at: world.now(), instance: by(), error: (err as Error).message });
+        throw err; // the runtime's loop logs it; the next sweep retries
+      }
+    } };
+  }
+  /** Starts or stops each instance's sweeper loop as the world requires; a new one starts at a random phase. */
+  function reconcileSweepers() {
+    for (const i of instances) {
+      const wanted = !down && !ending && (lone === undefined || i.name === lone);
+      if (wanted && i.sweeper === undefined) {
+        i.sweeper = 'starting';
+        const gen = i.generation;
+        void scheduler.until(world.now() + random.between(0, p.sweepInterval)).then(() => {
+          if (i.sweeper === 'starting' && i.generation === gen) i.sweeper = startSweeper(i.registrar, () => {});
+        });
+      } else if (!wanted && i.sweeper !== undefined) stopSweeper(i);
+    }
+  }
+  function stopSweeper(i: Instance) {
+    if (i.sweeper !== undefined && i.sweeper !== 'starting') track(i.sweeper.stop());
+    i.sweeper = undefined;
   }
   const instances = Array.from({ length: o.instances }, (_, i) => instance(`m${i}`));
 
@@ -256,24 +312,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     if (r < 0.15) await call('operator', via, 'POST', `/api/v1/agents/${a.id}/gone`, OPERATOR, { reason: 'chaos' });
     else if (r < 0.4) await call('operator', via, 'POST', `/api/v1/agents/${a.id}/drain`, OPERATOR, { maxGracePeriodSeconds: 60 });
     else if (r < 0.6) await call('operator', via, 'POST', `/api/v1/agents/${a.id}/deactivate`, OPERATOR, {});
-    else if (r < 0.85) await call('operator', via, 'POST', `/api/v1/agents/${a.id}/reactivate`, OPERATOR, {});
+    else if (r < 0.95) await call('operator', via, 'POST', `/api/v1/agents/${a.id}/reactivate`, OPERATOR, {});
     else await call('operator', via, 'POST', '/api/v1/master/recovery/release', OPERATOR, { reason: 'chaos' });
-  }
-
-  async function sweepBy(i: Instance) {
-    i.sweeping = true;
-    const gen = i.generation;
-    i.nextSweepAt = world.now() + p.sweepInterval;
-    try {
-      const report = await i.sweep();
-      // A crashed instance's sweep still wrote what it wrote: its marks count.
-      const crashed = instances.find((x) => x.name === i.name)?.generation !== gen;
-      sweeps.push({ at: world.now(), instance: crashed ? `${i.name} (crashed)` : i.name, report, master: (await o.store.get<MasterRecord>('master'))?.value });
-    } catch {
-      // logged by nobody here: the next sweep retries
-    } finally {
-      i.sweeping = false;
-    }
   }
 
   const inFlight = new Set<Promise<void>>();
@@ -284,6 +324,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const perStep = (perMinute: number) => perMinute * (STEP / MINUTE);
   let downUntil = 0;
   let slowUntil = 0;
+  let silentUntil = 0;
   const served = (since: number) => servedSince.push({ at: world.now(), since });
 
   // No master record yet: agents get 503 until the first sweep (in the loop) writes it.
@@ -298,7 +339,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       // Wind down: heal everything and let the masters serve until every verdict is in.
       quietUntil = now + p.reregisterTimeout + p.agentTimeout + p.livenessGranularity + 4 * p.sweepInterval;
       down = false;
-      slowScans = false;
+      slowScanMs = 0;
+      lone = undefined;
       for (const s of stores) {
         s.cut = false;
         s.rates = { latency: 0, maxLatencyMs: 0, unavailable: 0, appliedThenLost: 0, conflict: 0 };
@@ -306,18 +348,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
       for (const a of agents) a.cutUntil = 0;
       served(now);
     }
-    if (now >= quietUntil && inFlight.size === 0) break;
+    // Every verdict is in: the sweepers stop, and the run ends once nothing is left in flight.
+    if (now >= quietUntil) ending = true;
+    if (ending && inFlight.size === 0 && instances.every((i) => i.sweeper === undefined)) break;
     if (!winding()) {
       if (down && now >= downUntil) {
         down = false;
         served(now);
+        disrupt('back up');
       }
-      if (slowScans && now >= slowUntil) slowScans = false;
+      if (slowScanMs > 0 && now >= slowUntil) {
+        slowScanMs = 0;
+        if (lone !== undefined) disrupt(`every sweeper back after ${lone} swept alone`);
+        lone = undefined;
+      }
       // The schedule of trouble, per minute of world time.
       if (!down && random.next() < perStep(o.failoversPerMinute ?? 0.1)) {
         down = true;
         downUntil = now + random.between(p.masterLease + 2 * p.maxClockSkew + SECOND, 3 * p.masterLease);
         stats.failovers!++;
+        disrupt('failover: every instance down');
       }
       if (!down && random.next() < perStep(0.15)) {
         // Down for less than the lease (a restart): the next sweep finds a gap, not a lapsed lease.
@@ -325,35 +375,79 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         const gapTest = 2 * p.sweepInterval + p.maxClockSkew;
         downUntil = now + random.between(gapTest + SECOND, Math.min(p.masterLease - p.maxClockSkew - SECOND, gapTest + MINUTE));
         stats.restarts = (stats.restarts ?? 0) + 1;
+        disrupt('restart: every instance down');
       }
       if (random.next() < perStep(0.05)) {
         // A cold start of every instance: nothing cached survives.
-        for (let k = 0; k < instances.length; k++) instances[k] = instance(instances[k]!.name);
+        for (let k = 0; k < instances.length; k++) {
+          stopSweeper(instances[k]!);
+          instances[k] = instance(instances[k]!.name);
+        }
         stats.coldStarts!++;
+        disrupt('cold start');
       }
       if (random.next() < perStep(1)) {
         const k = random.int(instances.length);
+        stopSweeper(instances[k]!);
         instances[k] = instance(instances[k]!.name); // crashed mid-request: its answers are lost, its writes may land
         stats.crashes!++;
+        disrupt(`crash of ${instances[k]!.name}`);
       }
       if (random.next() < perStep(0.5)) {
-        const s = random.pick(instances).store;
+        const cut = random.pick(instances);
+        const s = cut.store;
         s.cut = true;
         const heal = world.now() + random.between(5 * SECOND, 2 * MINUTE);
         void scheduler.until(heal).then(() => {
           s.cut = false;
+          disrupt(`${cut.name} reaches the store again`);
         });
         stats.cuts!++;
+        disrupt(`${cut.name} cut from the store`);
       }
       if (random.next() < perStep(0.3)) {
         const until = now + random.between(5 * SECOND, 2 * p.agentTimeout);
-        for (const a of agents) if (random.next() < 0.1) a.cutUntil = until;
+        for (const a of agents) if (random.next() < 0.1) a.cutUntil = Math.max(a.cutUntil, until);
         stats.partitions!++;
       }
-      if (!slowScans && random.next() < perStep(0.1)) {
-        slowScans = true;
-        slowUntil = now + random.between(MINUTE, 5 * MINUTE);
+      if (now >= silentUntil && random.next() < perStep(o.silencesPerMinute ?? 0.05)) {
+        // A fleet fraction over the guard's limit goes dark at once (a network outage, a bad push): its
+        // deadlines spread over a granularity and a heartbeat, so the guard must count over the period.
+        const fraction = random.between(p.recoveryUnreachableLimit + 0.05, Math.min(0.9, p.recoveryUnreachableLimit + 0.35));
+        silentUntil = now + random.between(p.agentTimeout + p.livenessGranularity + 2 * MINUTE, p.reregisterTimeout + 10 * MINUTE);
+        let dark = 0;
+        for (const a of agents) {
+          if (random.next() < fraction) {
+            a.cutUntil = Math.max(a.cutUntil, silentUntil);
+            dark++;
+          }
+        }
+        silences.push({ at: now, until: silentUntil, agents: dark });
+        stats.silences!++;
+        if (!down && random.next() < 0.5) {
+          // Half the time the outage takes the masters too: a new epoch's window closes with most of the
+          // fleet missing (a hold), while the agents that re-registered keep living and dying by rule 2.
+          down = true;
+          downUntil = now + random.between(p.masterLease + 2 * p.maxClockSkew + SECOND, 3 * p.masterLease);
+          silentUntil = Math.max(silentUntil, downUntil + p.reregisterTimeout + 4 * MINUTE);
+          for (const a of agents) if (a.cutUntil > now) a.cutUntil = Math.max(a.cutUntil, silentUntil);
+          silences.at(-1)!.until = silentUntil;
+          stats.failovers!++;
+          disrupt('failover with the silence: every instance down');
+        }
+      }
+      if (slowScanMs === 0 && random.next() < perStep(0.15)) {
+        // Scans longer than the sweep interval and shorter than the gap test; half the time one instance
+        // sweeps alone (a single server, a throttled fleet), where the sweep loop's schedule decides.
+        const gapTest = 2 * p.sweepInterval + p.maxClockSkew;
+        slowScanMs = random.between(p.sweepInterval + p.maxClockSkew + SECOND, gapTest - SECOND);
+        slowUntil = now + random.between(2 * MINUTE, 6 * MINUTE);
         stats.slow!++;
+        if (random.next() < 0.5) {
+          lone = random.pick(instances).name;
+          stats.lone!++;
+          disrupt(`${lone} sweeps alone`);
+        }
       }
       if (random.next() < perStep(2)) {
         const alive = agents.filter((a) => a.diedAt === undefined && !a.gone);
@@ -382,7 +476,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     }
     if (down) served(now);
     for (const a of agents) if (!a.busy && !a.gone && a.diedAt === undefined && now >= a.nextAt) track(act(a));
-    for (const i of instances) if (!down && !i.sweeping && now >= i.nextSweepAt) track(sweepBy(i));
+    reconcileSweepers();
     await settle();
     while (io > 0) {
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -390,5 +484,5 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     }
   }
   for (const s of stores) for (const k of Object.keys(counts) as (keyof FaultCounts)[]) counts[k] += s.counts[k];
-  return { seed: o.seed, policy: p, exchanges, sweeps, agents, servedSince, faults: counts, stats, deaths, marks, store: o.store, start, end: world.now() };
+  return { seed: o.seed, policy: p, exchanges, sweeps, agents, servedSince, faults: counts, stats, deaths, marks, disruptions, silences, store: o.store, start, end: world.now() };
 }
