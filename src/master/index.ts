@@ -1,6 +1,6 @@
 // The master: one Hono app for every runtime (DESIGN.md, "HTTP API"). Entry files build the
 // registrar and tokens and pass them in; nothing here knows its runtime or its store.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { leaseLapsed } from '../registry/index.ts';
 import type { Log, Registrar } from '../registrar.ts';
@@ -21,6 +21,24 @@ export interface MasterDeps {
   registrationRateLimit?: Rate;
 }
 
+const tooLarge = () => {
+  throw new ApiError(413, 'payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+};
+const streamedBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+
+/**
+ * Bodies are limited to MAX_BODY_BYTES. A declared length is judged from the headers alone, as Hono's
+ * bodyLimit judges it, but without asking for `c.req.raw.body`: on Node that builds a web stream and
+ * a full Request for every request, a large part of a heartbeat's cost (issue 13). A body of no
+ * declared length is counted as it streams, by Hono's bodyLimit.
+ */
+const limitBody: MiddlewareHandler = (c, next) => {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+  const length = c.req.header('content-length');
+  if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamedBodyLimit(c, next);
+  return Number.parseInt(length, 10) > MAX_BODY_BYTES ? tooLarge() : next();
+};
+
 export function createMaster(deps: MasterDeps): Hono {
   const { registrar } = deps;
   const tokens = 'current' in deps.tokens ? deps.tokens : fixedTokens(deps.tokens);
@@ -28,15 +46,7 @@ export function createMaster(deps: MasterDeps): Hono {
   const { policy, clock } = registrar.core;
   const app = new Hono();
 
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use('/api/*', limitBody);
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/api/v1', operatorRoutes(registrar, tokens));
 
