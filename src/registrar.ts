@@ -4,10 +4,11 @@ import { agentProtocol } from './registrar/agents.ts';
 import { createRegistrarCore, type RegistrarDeps } from './registrar/core.ts';
 import { operatorApi } from './registrar/operators.ts';
 import { createSweeper } from './registrar/sweeper.ts';
+import { createTickets } from './registrar/tickets.ts';
 
-export function createRegistrar(deps: RegistrarDeps) {
+export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[] }) {
   const core = createRegistrarCore(deps);
-  return { core, ...agentProtocol(core), ...operatorApi(core), sweep: createSweeper(core) };
+  return { core, ...agentProtocol(core, createTickets(core, deps.ticketKeys)), ...operatorApi(core), sweep: createSweeper(core) };
 }
 
 export type Registrar = ReturnType<typeof createRegistrar>;

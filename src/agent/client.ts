@@ -178,12 +178,16 @@ export function createAgent(opts: AgentOptions) {
 
   async function heartbeatLoop(initial: AgentState): Promise<never> {
     let state = initial;
+    // The master's signed ticket lets it answer the next heartbeat without reading its store (rule 13).
+    let ticket: string | undefined;
     for (;;) {
       await sleep(heartbeatMs * (0.8 + 0.2 * random())); // jitter, never later than the interval
       const reply = await send('POST', `/api/v1/agents/${state.agentId}/heartbeat`, state.secret, {
         epoch: state.epoch,
         ...(drainedReported ? { drained: true } : {}),
+        ...(ticket ? { ticket } : {}),
       });
+      ticket = reply.status === 200 && typeof reply.body.ticket === 'string' ? reply.body.ticket : undefined;
       if (reply.status === 409) {
         // Spread re-registrations after a failover over one heartbeat interval.
         log('the master asks us to re-register', { epoch: reply.body.epoch });

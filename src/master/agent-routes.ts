@@ -70,11 +70,12 @@ export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrat
     const secret = agentSecret(c, tokens);
     const id = agentIdParam(c);
     const b = await body(c, heartbeatBody);
-    const { epoch, instructions } = await registrar.heartbeat(id, secret, {
+    const { epoch, instructions, ticket } = await registrar.heartbeat(id, secret, {
       epoch: b.epoch,
       ...(b.drained ? { drained: true } : {}),
+      ...(b.ticket ? { ticket: b.ticket } : {}),
     });
-    return c.json({ epoch, ...timings, ...instructions });
+    return c.json({ epoch, ...timings, ...instructions, ...(ticket ? { ticket } : {}) });
   });
 
   app.delete('/:agentId', async (c) => {

@@ -1,11 +1,13 @@
 // The agent protocol on top of the registrar core: register, re-register, heartbeat, leave.
 import {
   acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, refuse, registerExisting, reregisterAgent, roomForAgent,
+  ticketAnswers, ticketClaims,
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
 import type { Write } from '../store.ts';
 import { RefusedError, agentKey, machineKey, tombstoneKey, type RegistrarCore } from './core.ts';
+import type { Tickets } from './tickets.ts';
 
 export interface Registration {
   info: AgentInfo;
@@ -33,7 +35,15 @@ function authenticate(id: string, current: AgentRecord | undefined, secretHash: 
   return constantTimeEqual(current.secretHash, secretHash) ? undefined : badSecret(id);
 }
 
-export function agentProtocol(core: RegistrarCore) {
+export interface HeartbeatAnswer {
+  record?: AgentRecord;
+  epoch: number;
+  instructions: Instructions;
+  /** The ticket for the next heartbeat (the same one while it holds). */
+  ticket?: string;
+}
+
+export function agentProtocol(core: RegistrarCore, tickets: Tickets) {
   const { clock, policy } = core;
 
   /**
@@ -107,17 +117,31 @@ export function agentProtocol(core: RegistrarCore) {
       return { record: record!, epoch, ...(rotated ? { secret: rotated } : {}) };
     },
 
-    /** Rule 2: costs a store write at most once per granularity. */
-    async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean }): Promise<{ record: AgentRecord; epoch: number; instructions: Instructions }> {
-      let masterEpoch = (await core.currentMaster()).value.epoch;
+    /**
+     * Rule 2: costs a store write at most once per granularity. Rule 13: a valid ticket answers
+     * without reading the store while no write is due; otherwise the record is read (and written when
+     * due), and the answer carries a new ticket.
+     */
+    async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean; ticket?: string }): Promise<HeartbeatAnswer> {
       const secretHash = hashSecret(secret);
-      const { record } = await core.changeAgent(id, async (current) => {
+      if (hb.ticket && !hb.drained) {
+        const claims = await tickets.verify(hb.ticket, id, secretHash).catch(() => undefined);
+        if (claims) {
+          const epoch = (await core.currentMaster()).value.epoch;
+          const now = clock.now();
+          if (ticketAnswers(claims, hb, epoch, now)) return { epoch, instructions: instructionsFor(claims, now), ticket: hb.ticket };
+        }
+      }
+      let masterEpoch = (await core.currentMaster()).value.epoch;
+      const { record, version } = await core.changeAgent(id, async (current) => {
         masterEpoch = await epochFor(current);
-        return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { ...hb, masterEpoch, now: clock.now() }, policy);
+        return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { epoch: hb.epoch, ...(hb.drained ? { drained: true } : {}), masterEpoch, now: clock.now() }, policy);
       });
       // Reporting drained with markGone made it gone: the agent learns it now, not one heartbeat later.
       if (record!.status === 'gone') throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
-      return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()) };
+      const claims = version && record!.epoch === masterEpoch ? ticketClaims(record!, version, policy) : undefined;
+      const ticket = claims && (await tickets.issue(claims, secretHash));
+      return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()), ...(ticket ? { ticket } : {}) };
     },
 
     /** The agent leaves on purpose: its record is removed (a gone agent cannot). */

@@ -91,7 +91,7 @@ export interface Instructions {
 }
 
 /** What an agent is told with every accepted heartbeat: durations, never absolute times. */
-export function instructionsFor(record: AgentRecord, now: number): Instructions {
+export function instructionsFor(record: Pick<AgentRecord, 'drain' | 'deactivated'>, now: number): Instructions {
   const { drain } = record;
   if (!drain) return { deactivated: record.deactivated };
   const remaining = drain.state === 'draining' && drain.deadline !== undefined

@@ -2,3 +2,4 @@ export * from './types.ts';
 export * from './agent.ts';
 export * from './master.ts';
 export * from './sweep.ts';
+export * from './ticket.ts';

@@ -14,13 +14,13 @@ export const JOIN_RACK_9 = 'join-token-rack-9-0123456789';
 
 export const defaultPolicy = (): Policy => loadConfig({}).policy;
 
-export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy>; registrationRateLimit?: { count: number; per: number } } = {}) {
+export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy>; registrationRateLimit?: { count: number; per: number }; ticketKeys?: string[] } = {}) {
   const store = opts.store ?? createMemoryStore();
   const clock = opts.clock ?? new FakeClock();
   const policy = { ...defaultPolicy(), ...opts.policy };
   const logs: { message: string; fields?: Record<string, unknown> }[] = [];
   const log = (message: string, fields?: Record<string, unknown>) => void logs.push({ message, ...(fields ? { fields } : {}) });
-  const registrar = createRegistrar({ store, clock, policy, log });
+  const registrar = createRegistrar({ store, clock, policy, log, ...(opts.ticketKeys ? { ticketKeys: opts.ticketKeys } : {}) });
   const app = createMaster({
     registrar,
     tokens: { join: [{ label: 'join', token: JOIN }, { label: 'rack-9', token: JOIN_RACK_9 }], operator: [{ label: 'alice', token: OPERATOR }] },

@@ -1,0 +1,106 @@
+// Signing and verifying tickets (DESIGN.md, rule 13). A ticket is `<key id>.<claims>.<mac>`: the
+// claims as base64url JSON, and an HMAC-SHA256 over the key id, the claims and the agent's secret
+// hash, so a ticket only works with the secret it was issued to. The keys are kept in the registry
+// (one small record every instance reads at most once per granularity) unless configured.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { TicketClaims } from '../registry/ticket.ts';
+import { ConflictError, type Version } from '../store.ts';
+import type { RegistrarCore } from './core.ts';
+
+export const TICKET_KEYS_KEY = 'ticket-keys';
+
+/** A key signs for this long, then a new one does; the previous one still verifies until the next rotation. */
+export const TICKET_KEY_ROTATION = 30 * 24 * 60 * 60 * 1000;
+
+interface TicketKey {
+  id: string;
+  secret: string;
+  createdAt: number;
+}
+
+/** The registry's record: the newest key first, then the one before it. */
+interface TicketKeysRecord {
+  keys: TicketKey[];
+}
+
+const keyFromSecret = (secret: string): TicketKey => ({ id: createHash('sha256').update(secret).digest('base64url').slice(0, 8), secret, createdAt: 0 });
+
+function mac(key: TicketKey, claims: string, secretHash: string): Buffer {
+  return createHmac('sha256', key.secret).update(`${key.id}.${claims}.${secretHash}`).digest();
+}
+
+export interface Tickets {
+  /** A ticket for these claims, bound to the agent's secret hash; undefined when no key is at hand. */
+  issue(claims: TicketClaims, secretHash: string): Promise<string | undefined>;
+  /** The claims of a genuine ticket issued to this agent and secret, or undefined. */
+  verify(ticket: string, agentId: string, secretHash: string): Promise<TicketClaims | undefined>;
+}
+
+/**
+ * `configured`: signing secrets from configuration, the first signs and all verify (rotate by
+ * putting the new one first and dropping the old one after a granularity). Without them, the
+ * registry keeps the keys and the first instance to need one creates it.
+ */
+export function createTickets(core: RegistrarCore, configured: string[] = []): Tickets {
+  const { store, clock, policy } = core;
+  const fixed = configured.map(keyFromSecret);
+  let cached: { keys: TicketKey[]; readAt: number } | undefined;
+
+  /**
+   * The registry's keys. Issuing creates or rotates them when due (a conditional write: one instance
+   * wins); verifying only reads, so a rejected heartbeat never changes the registry.
+   */
+  async function load(create: boolean): Promise<TicketKey[]> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const item = await core.withRetry(() => store.get<TicketKeysRecord>(TICKET_KEYS_KEY));
+      const now = clock.now();
+      const newest = item?.value.keys[0];
+      if (!create || (newest && now - newest.createdAt < TICKET_KEY_ROTATION)) return item?.value.keys ?? [];
+      const keys = [{ id: core.entropy.id().slice(0, 8), secret: core.entropy.secret(), createdAt: now }, ...(newest ? [newest] : [])];
+      const expect: Version | 'absent' = item?.version ?? 'absent';
+      try {
+        await core.withRetry(() => store.commit([{ key: TICKET_KEYS_KEY, expect, put: { keys } satisfies TicketKeysRecord }]));
+        return keys;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err; // another instance created or rotated them: read again
+      }
+    }
+    throw new Error('the ticket keys kept changing');
+  }
+
+  async function keys(opts: { fresh?: boolean; create?: boolean } = {}): Promise<TicketKey[]> {
+    if (fixed.length > 0) return fixed;
+    const now = clock.now();
+    const maxAge = opts.fresh ? policy.maxClockSkew : policy.livenessGranularity;
+    const due = !cached || now - cached.readAt > maxAge || (opts.create && cached.keys.length === 0);
+    if (due) cached = { keys: await load(opts.create ?? false), readAt: now };
+    return cached!.keys;
+  }
+
+  return {
+    async issue(claims, secretHash) {
+      try {
+        const [key] = await keys({ create: true });
+        if (!key) return undefined;
+        const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        return `${key.id}.${body}.${mac(key, body, secretHash).toString('base64url')}`;
+      } catch {
+        return undefined; // the heartbeat succeeded; the next one reads the store instead
+      }
+    },
+
+    async verify(ticket, agentId, secretHash) {
+      const [id, body, signature] = ticket.split('.');
+      if (!id || !body || !signature || ticket.split('.').length !== 3) return undefined;
+      let key = (await keys()).find((k) => k.id === id);
+      // A key another instance created or rotated in since this one last looked.
+      key ??= (await keys({ fresh: true })).find((k) => k.id === id);
+      if (!key) return undefined;
+      const expected = mac(key, body, secretHash);
+      const given = Buffer.from(signature, 'base64url');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as TicketClaims;
+      return claims.agentId === agentId ? claims : undefined;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Tickets (DESIGN.md, rule 13): what a signed ticket vouches for, and when it may answer a
+// heartbeat without reading the store. Signing and keys live in src/registrar/tickets.ts.
+import type { AgentRecord, Policy } from './types.ts';
+
+/** What a ticket says about an agent, as of one version of its record. */
+export interface TicketClaims {
+  agentId: string;
+  epoch: number;
+  /** The record's version when the ticket was issued. */
+  version: string;
+  /** The last committed lastSeenAt. */
+  lastSeenAt: number;
+  /** No later than lastSeenAt + livenessGranularity: when the next lastSeenAt write falls due. */
+  expiresAt: number;
+  /** The operator's instructions as of that version, answered while the ticket holds. */
+  deactivated: boolean;
+  drain?: AgentRecord['drain'];
+}
+
+/**
+ * The claims for a record just read or written, or undefined when a ticket must not be issued: only
+ * an admitted agent heartbeating in its record's epoch gets one.
+ */
+export function ticketClaims(record: AgentRecord, version: string, p: Pick<Policy, 'livenessGranularity'>): TicketClaims | undefined {
+  if (record.status !== 'admitted') return undefined;
+  return {
+    agentId: record.id,
+    epoch: record.epoch,
+    version,
+    lastSeenAt: record.lastSeenAt,
+    expiresAt: record.lastSeenAt + p.livenessGranularity,
+    deactivated: record.deactivated,
+    ...(record.drain ? { drain: record.drain } : {}),
+  };
+}
+
+/**
+ * Whether a verified ticket answers this heartbeat without the store: no lastSeenAt write is due
+ * (the ticket has not expired), the agent reports nothing, and its epoch is the ticket's and the
+ * instance's current one. So 409, 410 and an operator's instructions reach the agent within one
+ * granularity: the ticket expires by then and the next heartbeat reads the record.
+ */
+export function ticketAnswers(claims: TicketClaims, hb: { epoch: number; drained?: boolean }, masterEpoch: number, now: number): boolean {
+  return !hb.drained && claims.epoch === hb.epoch && claims.epoch === masterEpoch && now < claims.expiresAt;
+}
