@@ -24,6 +24,12 @@ describe('configuration', () => {
     expect(loadConfig({}).tls).toBeUndefined();
   });
 
+  it('reads ticket keys, the first signing, and refuses short ones', () => {
+    expect(loadConfig({}).ticketKeys).toBeUndefined();
+    expect(loadConfig({ REGISTRAR_TICKET_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}` }).ticketKeys).toEqual(['n'.repeat(32), 'o'.repeat(40)]);
+    expect(() => loadConfig({ REGISTRAR_TICKET_KEYS: 'short' })).toThrow(/REGISTRAR_TICKET_KEYS: each key must be at least 32/);
+  });
+
   it('uses the Lambda defaults for lease and sweep on Lambda', () => {
     const { policy } = loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda');
     // Each one-minute scheduled invocation sweeps every 15 s until the next one is due.

@@ -39,6 +39,8 @@ export interface Config {
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
   joinTokens?: Token[];
   operatorTokens?: Token[];
+  /** Ticket signing keys (rule 13): the first signs, all verify. Unset: the registry keeps them. */
+  ticketKeys?: string[];
   policy: Policy;
 }
 
@@ -161,7 +163,7 @@ const KNOWN = new Set([
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
   'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES', 'REGISTRAR_MAX_AGENTS',
-  'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY', 'REGISTRAR_STORE_TIMEOUT',
+  'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY', 'REGISTRAR_STORE_TIMEOUT', 'REGISTRAR_TICKET_KEYS',
   // Lambda: the Secrets Manager secrets holding the tokens, read at run time (src/lambda.ts).
   'REGISTRAR_JOIN_TOKEN_SECRET', 'REGISTRAR_OPERATOR_TOKEN_SECRET',
 ]);
@@ -208,6 +210,8 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   if (joinTokens.some((j) => operatorTokens.some((o) => o.token === j.token))) {
     throw new ConfigError('REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN must not share a token');
   }
+  const ticketKeys = env.REGISTRAR_TICKET_KEYS?.split(',').map((k) => k.trim()).filter(Boolean);
+  if (ticketKeys?.some((k) => k.length < 32)) throw new ConfigError('REGISTRAR_TICKET_KEYS: each key must be at least 32 characters (comma-separated; the first signs)');
   const certFile = env.REGISTRAR_TLS_CERT;
   const keyFile = env.REGISTRAR_TLS_KEY;
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError('REGISTRAR_TLS_CERT and REGISTRAR_TLS_KEY come together: a certificate chain and its key, as PEM files');
@@ -222,6 +226,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     policy,
     ...(join ? { joinTokens } : {}),
     ...(operator ? { operatorTokens } : {}),
+    ...(ticketKeys?.length ? { ticketKeys } : {}),
   };
 }
 

@@ -70,7 +70,7 @@ function openRegistry(env: Env, log: Log, clock: Clock, store?: Store): Registry
     if (config.store.kind !== 'dynamodb') {
       throw new ConfigError(`REGISTRAR_STORE: the Lambda functions keep the registry in DynamoDB; use dynamodb:<table>, not ${config.store.kind}`);
     }
-    return { registrar: createRegistrar({ store: store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), clock, policy: config.policy, log }), config };
+    return { registrar: createRegistrar({ store: store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), clock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) }), config };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { problem: err.message };

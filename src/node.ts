@@ -26,7 +26,7 @@ const readTls = async (tls: NonNullable<Config['tls']>) => ({ cert: await readFi
 export async function startNodeMaster(config: Config, log: Log = jsonLog): Promise<RunningMaster> {
   const tokens = config.store.kind === 'leveldb' ? await localTokens(config, config.store.path, log) : requireTokens(config);
   const store = await openStore(config.store, { timeoutMs: config.storeTimeout });
-  const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
+  const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
   const app = createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit });
 
   // The API answers 503 until a master record exists; the first sweep writes it.

@@ -84,7 +84,7 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     if (config.store.kind !== 'durable-objects') throw new ConfigError('REGISTRAR_STORE: the Worker keeps the registry in its Durable Object; leave it unset');
     const tokens = requireTokens(config);
     const store = createDurableObjectStore(ctx.storage);
-    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log });
+    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
     return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
