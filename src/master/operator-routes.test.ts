@@ -2,6 +2,8 @@
 // response is checked for secrets: no secret hash, no agent secret, ever.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
+import { countingStore, reads } from '../../bench/counting-store.ts';
+import { isCheck, type Store, type Write } from '../store.ts';
 import { JOIN, OPERATOR, testMaster } from '../../test/support/master.ts';
 import { createMaster } from './index.ts';
 import {
@@ -332,6 +334,93 @@ describe('GET /api/v1/master', () => {
     expect(res.body.leaseExpiresAt).toBeGreaterThan(m.clock.now());
   });
 
+  it('reports the counts as of the last sweep, which counts a registration made since', async () => {
+    const m = await servingMaster();
+    const sweptAt = m.clock.now();
+    await agent(m);
+    m.clock.advance(m.policy.sweepInterval / 4);
+    const before = await op(m, 'GET', '/master');
+    expect(before.body).toMatchObject({ counts: { admitted: 0, unreachable: 0, gone: 0 }, pending: 0, countsAt: sweptAt, lastSweepAt: sweptAt });
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep();
+    const after = await op(m, 'GET', '/master');
+    expect(after.body).toMatchObject({ counts: { admitted: 1, unreachable: 0, gone: 0 }, pending: 0, countsAt: m.clock.now() });
+  });
+
+  it('reads the store a constant number of times, whether 5 or 500 agents are registered', async () => {
+    const readsFor = async (n: number) => {
+      const counter = countingStore(createMemoryStore());
+      const m = await servingMaster({ store: counter.store });
+      for (let i = 0; i < n; i++) await agent(m, { hostname: `h${i}` });
+      m.clock.advance(m.policy.sweepInterval);
+      await m.sweep();
+      counter.phase = 'master status';
+      const res = await op(m, 'GET', '/master');
+      expect(res.body.counts).toEqual({ admitted: n, unreachable: 0, gone: 0 });
+      return reads(counter.tally('master status'));
+    };
+    const few = await readsFor(5);
+    expect(await readsFor(500)).toBe(few);
+    expect(few).toBeLessThanOrEqual(2);
+  });
+
+  it('counts the pending agents of a window, as of the last sweep', async () => {
+    const m = await servingMaster();
+    const agents = [await agent(m, { hostname: 'p1' }), await agent(m, { hostname: 'p2' })];
+    await failover(m);
+    expect((await op(m, 'GET', '/master')).body).toMatchObject({ recovery: { state: 'recovering' }, counts: { admitted: 2 }, pending: 2 });
+    expect((await m.api.reregister(agents[0]!.id, agents[0]!.secret, { hostname: 'p1' })).status).toBe(200);
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep();
+    expect((await op(m, 'GET', '/master')).body).toMatchObject({ counts: { admitted: 2 }, pending: 1 });
+  });
+
+  it('corrects at the next sweep a count that assumed a mark which did not land', async () => {
+    // The sweep counts its planned marks as done; here an operator changes the agent first.
+    const inner = createMemoryStore();
+    let beforeFencedCommit: (() => Promise<unknown>) | undefined;
+    let fired = false;
+    const store: Store = {
+      get: (key) => inner.get(key),
+      list: (prefix, opts) => inner.list(prefix, opts),
+      async commit(writes: Write[]) {
+        const hook = beforeFencedCommit;
+        if (hook && writes.some((w) => isCheck(w) && w.key === 'master')) {
+          beforeFencedCommit = undefined;
+          fired = true;
+          await hook();
+        }
+        return inner.commit(writes);
+      },
+      close: () => inner.close(),
+    };
+    const m = await servingMaster({ store });
+    const a = await agent(m);
+    beforeFencedCommit = () => op(m, 'POST', `/agents/${a.id}/gone`);
+    for (let i = 0; !fired && i < 100; i++) {
+      m.clock.advance(m.policy.sweepInterval);
+      await m.sweep();
+    }
+    expect(fired, 'the sweep tried to mark the silent agent').toBe(true);
+    expect((await op(m, 'GET', `/agents/${a.id}`)).body.status).toBe('gone');
+    expect((await op(m, 'GET', '/master')).body.counts).toEqual({ admitted: 0, unreachable: 1, gone: 0 });
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep();
+    expect((await op(m, 'GET', '/master')).body.counts).toEqual({ admitted: 0, unreachable: 0, gone: 1 });
+  });
+
+  it('counts by a scan when the master record was written before it kept counts', async () => {
+    const m = await servingMaster();
+    const item = (await m.store.get<Record<string, unknown>>('master'))!;
+    const { counts: _c, pending: _p, countsAt: _a, ...old } = item.value;
+    await m.store.commit([{ key: 'master', expect: item.version, put: old }]);
+    const [a] = [await agent(m), await agent(m)];
+    await op(m, 'POST', `/agents/${a.id}/gone`);
+    const res = await op(m, 'GET', '/master');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ counts: { admitted: 1, unreachable: 0, gone: 1 }, pending: 0, countsAt: m.clock.now() });
+  });
+
   it('answers 503 before the first sweep', async () => {
     const m = testMaster();
     const res = await op(m, 'GET', '/master');
@@ -355,6 +444,7 @@ describe('POST /api/v1/master/recovery/release', () => {
     const status = await op(m, 'GET', '/master');
     expect(status.body.recovery).toMatchObject({ state: 'held', heldReason: expect.stringContaining('3 of 3') });
     expect(status.body.counts).toEqual({ admitted: 3, unreachable: 0, gone: 0 });
+    expect(status.body.pending).toBe(3);
     expect((await listAll(m, 'pending=true')).ids).toEqual(sorted(agents));
     const before = await dump(m.store);
     const dry = await op(m, 'POST', '/master/recovery/release', { dryRun: true, reason: 'checking' });
@@ -372,6 +462,8 @@ describe('POST /api/v1/master/recovery/release', () => {
     expect(res.body).toMatchObject({ released: true, dryRun: false, recovery: { state: 'done', releasedBy: 'alice', releaseReason: 'the rack really died' } });
     expect([...res.body.wouldMark].sort()).toEqual(sorted(agents));
     expect((await m.store.get<any>('master'))!.value.recovery.state).toBe('done');
+    // Released, nobody is pending any more, though the counts wait for the next sweep.
+    expect((await op(m, 'GET', '/master')).body).toMatchObject({ counts: { admitted: 3, unreachable: 0, gone: 0 }, pending: 0 });
     m.clock.advance(m.policy.sweepInterval);
     await m.sweep();
     const status = await op(m, 'GET', '/master');

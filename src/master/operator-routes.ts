@@ -48,10 +48,11 @@ export function operatorRoutes(registrar: Registrar, tokens: TokenSource) {
     return c.json(agentView(await registrar.drain(agentIdParam(c), drain, by)));
   });
 
+  // One store read: the counts are the last sweep's, as of `countsAt`.
   app.get('/master', async (c) => {
-    const { master, counts, pending } = await registrar.masterStatus();
+    const { master, counts, pending, countsAt } = await registrar.masterStatus();
     const lapsed = leaseLapsed(master, registrar.core.clock.now(), registrar.core.policy);
-    return c.json({ ...master, counts, pending, leaseLapsed: lapsed });
+    return c.json({ ...master, counts, pending, countsAt, leaseLapsed: lapsed });
   });
 
   app.post('/master/recovery/release', async (c) => {

@@ -57,6 +57,18 @@ export function operatorApi(core: RegistrarCore) {
     return record!;
   }
 
+  /** Live counts by a full scan of the agents: every record read. */
+  async function countAgents(master: MasterRecord) {
+    const countsAt = clock.now();
+    const counts: Record<AgentStatus, number> = { admitted: 0, unreachable: 0, gone: 0 };
+    let pending = 0;
+    for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) {
+      counts[value.status]++;
+      if (isPending(master, value)) pending++;
+    }
+    return { counts, pending, countsAt };
+  }
+
   return {
     getAgent,
 
@@ -75,17 +87,20 @@ export function operatorApi(core: RegistrarCore) {
     deactivate: (id: string, actor: Actor) => act(id, (r, now) => deactivateAgent(r, now, actor)),
     reactivate: (id: string, actor: Actor) => act(id, (r, now) => reactivateAgent(r, now, actor)),
 
-    /** The master record with live counts (a full scan of the agents). */
+    /**
+     * The master record with its counts, in one store read: the counts the last sweep kept in it
+     * (as of `countsAt`, at most a sweep interval behind while a sweeper runs). A record written
+     * before the sweep kept them is answered with a scan, until the next sweep writes them.
+     */
     async masterStatus() {
       const master = (await core.currentMaster({ fresh: true })).value;
-      const counts: Record<AgentStatus, number> = { admitted: 0, unreachable: 0, gone: 0 };
-      let pending = 0;
-      for await (const { value } of core.scan<AgentRecord>(AGENT_PREFIX)) {
-        counts[value.status]++;
-        if (isPending(master, value)) pending++;
-      }
-      return { master, counts, pending };
+      if (master.counts === undefined || master.pending === undefined) return { master, ...(await countAgents(master)) };
+      // A release may have settled recovery since the sweep counted: then nobody is pending.
+      const pending = master.recovery.state === 'done' ? 0 : master.pending;
+      return { master, counts: master.counts, pending, countsAt: master.countsAt ?? master.lastSweepAt };
     },
+
+    countAgents,
 
     /**
      * Releases a hold: the one write to `master` outside the sweeper. The scan for what the release

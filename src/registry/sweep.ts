@@ -67,7 +67,7 @@ export function overdueAgents(master: MasterRecord, agents: AgentSummary[], now:
 }
 
 /** Agents not yet re-registered in an open or held window (the API's `pending=true`). */
-export const isPending = (master: MasterRecord, agent: AgentSummary) =>
+export const isPending = (master: Pick<MasterRecord, 'epoch' | 'recovery'>, agent: AgentSummary) =>
   agent.status === 'admitted' && agent.epoch !== master.epoch && master.recovery.state !== 'done';
 
 /** The guard of rule 4: too many at once looks like an outage, not mass death. */
@@ -156,9 +156,13 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentSummar
   const counts = { admitted: admitted - marks.length, unreachable: marks.length, gone: 0 };
   const pruned = new Set(prune.map((a) => a.id));
   for (const a of agents) if (a.status !== 'admitted' && !pruned.has(a.id)) counts[a.status]++;
+  const marked = new Set(marks.map((m) => m.id));
+  const pending = agents.filter((a) => !marked.has(a.id) && isPending({ epoch: renewed.epoch, recovery }, a)).length;
   const master: MasterRecord = {
     ...kept,
     counts,
+    pending,
+    countsAt: now,
     recovery,
     ...(markBudget ? { markBudget } : {}),
     ...(recentMarks.length > 0 ? { recentMarks } : {}),

@@ -92,8 +92,15 @@ export interface MasterRecord {
   markBudget?: MarkBudget;
   /** Marks of the last `trailingPeriod(policy)`, a count per sweep that marked (rule 4's guard). */
   recentMarks?: { at: number; count: number }[];
-  /** The registry's agents by status as the last sweep left them: read without a scan. */
+  /**
+   * The registry's agents by status as the last sweep left them: read without a scan. The sweep
+   * counts its planned marks and prunes as done; one that does not land is recounted by the next.
+   */
   counts?: Record<AgentStatus, number>;
+  /** Admitted agents not yet re-registered in an open or held window (`isPending`), counted with `counts`. */
+  pending?: number;
+  /** When `counts` and `pending` were counted: the `lastSweepAt` of the sweep that counted them. */
+  countsAt?: number;
 }
 
 /** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */
