@@ -203,6 +203,19 @@ describe('fuzzing every endpoint (fast-check)', () => {
     expect((await w.m.store.get<{ status: string; drain: { state: string } }>(`agents/${a.id}`))?.value).toMatchObject({ status: 'gone', drain: { state: 'drained' } });
   });
 
+  it('tickets replayed after gone get 410 and change nothing; a live ticket answers without changing the store', async () => {
+    const w = await world('steady');
+    const gone = w.agents.find((a) => a.note === 'gone')!;
+    const live = w.agents[0]!;
+    const before = await dump(w.m.store);
+    const replayed = await w.m.api.heartbeat(gone.id, gone.secret, { epoch: w.epoch, ticket: gone.tickets![0] });
+    expect(replayed.status).toBe(410);
+    const answered = await w.m.api.heartbeat(live.id, live.secret, { epoch: w.epoch, ticket: live.tickets![1] });
+    expect(answered.status).toBe(200);
+    expect(answered.body.ticket).toBe(live.tickets![1]);
+    expect(changedKeys(before, await dump(w.m.store))).toEqual([]);
+  });
+
   it(`sent at least ${MIN_REQUESTS} requests, to every endpoint`, () => {
     expect(total).toBeGreaterThanOrEqual(MIN_REQUESTS);
     for (const [endpoint, s] of stats) expect(s.sent, endpoint).toBeGreaterThan(100);

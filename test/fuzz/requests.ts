@@ -35,7 +35,7 @@ const NEED: Record<Endpoint, Need> = {
 
 /** Something in the case's world, resolved when the request is made concrete. */
 export class Ref {
-  readonly what: 'id' | 'upperId' | 'secret' | 'epoch' | 'machine' | 'idPrefix' | 'cursor';
+  readonly what: 'id' | 'upperId' | 'secret' | 'epoch' | 'machine' | 'idPrefix' | 'cursor' | 'ticket';
   readonly index: number;
   readonly delta: number;
   constructor(what: Ref['what'], index = 0, delta = 0) {
@@ -317,7 +317,10 @@ const epoch = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(-1, 1).map((d) => new Ref('epoch', 0, d)) },
   { weight: 1, arbitrary: fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2 ** 53)) },
 );
-const ticket = fc.oneof(text(0, 40), base64url43, fc.constantFrom('x'.repeat(2048), 'x'.repeat(2049), 'v1.eyJhZ2VudCI6IngifQ.sig', ''));
+const ticket = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(agentIndex, fc.nat(1)).map(([i, d]) => new Ref('ticket', i, d)) },
+  { weight: 2, arbitrary: fc.oneof(text(0, 40), base64url43, fc.constantFrom('x'.repeat(2048), 'x'.repeat(2049), 'v1.eyJhZ2VudCI6IngifQ.sig', 'abcdefgh.e30.AAAA', '')) },
+);
 const heartbeatValid = fc.record({ epoch, ticket, drained: fc.boolean() }, { requiredKeys: ['epoch'] }) as fc.Arbitrary<Record<string, unknown>>;
 const actionValid = fc.record({ reason }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
 const drainValid = fc.record(
@@ -511,6 +514,11 @@ function resolve(w: World, v: unknown): unknown {
         return a.id.slice(0, v.delta);
       case 'cursor':
         return w.cursors.length ? w.cursors[v.index % w.cursors.length] : cursorOf({ after: `agents/${a.id}` });
+      case 'ticket': {
+        // A ticket the master issued to this agent (presented with any agent's id and secret).
+        const tickets = a.tickets ?? [];
+        return tickets.length ? tickets[v.delta % tickets.length] : 'no-ticket';
+      }
     }
   }
   if (Array.isArray(v)) return v.map((x) => resolve(w, x));

@@ -16,6 +16,8 @@ export interface KnownAgent {
   secret: string;
   note: string;
   machineId?: string;
+  /** Tickets the master issued to it (rule 13): an expired one from before its changes, then a live one. */
+  tickets?: string[];
 }
 
 export interface Template {
@@ -49,6 +51,13 @@ async function registerChosen(m: TestMaster, i: number, world: number, info: Rec
   return { id, secret, epoch: res.body.epoch, note: 'admitted', ...(typeof info.machineId === 'string' ? { machineId: info.machineId } : {}) };
 }
 
+/** A heartbeat's ticket. */
+async function ticketOf(m: TestMaster, a: Agent): Promise<string> {
+  const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.ticket as string;
+}
+
 async function ok(res: Promise<{ status: number; body: unknown }>, status = 200): Promise<void> {
   const r = await res;
   expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -74,6 +83,8 @@ async function steadyTemplate(kind: 'steady' | 'limited'): Promise<Template> {
   await serve(m, m.policy.agentTimeout + m.policy.livenessGranularity + 3 * m.policy.sweepInterval, agents.filter((a) => a !== a7));
   expect((await m.store.get<any>(`agents/${a7.id}`))!.value.status).toBe('unreachable');
   agents[7]!.note = 'unreachable';
+  // Tickets from before the operator's changes: replayed later, after they expired (gone stays gone).
+  for (const a of agents.slice(0, 7)) a.tickets = [await ticketOf(m, a)];
   await ok(m.api.operator('POST', `/agents/${a2.id}/drain`, {}));
   await ok(m.api.heartbeat(a2.id, a2.secret, { epoch: a2.epoch, drained: true }));
   agents[2]!.note = 'drained';
@@ -88,6 +99,9 @@ async function steadyTemplate(kind: 'steady' | 'limited'): Promise<Template> {
   agents[6]!.note = 'gone (drained with markGone)';
   await ok(m.call('DELETE', `/api/v1/agents/${a8.id}`, { token: a8.secret }), 204);
   agents[8]!.note = 'left';
+  // Past those tickets' expiry; the agents still admitted heartbeat and get live ones.
+  await serve(m, m.policy.livenessGranularity + m.policy.sweepInterval, [at(0), at(1), a2, a3, a4]);
+  for (const a of agents.slice(0, 5)) a.tickets!.push(await ticketOf(m, a));
   // A sweep that scans (not one skipped for following the last too closely): `counts` are current.
   m.clock.advance(m.policy.sweepInterval);
   await m.sweep();
