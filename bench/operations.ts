@@ -46,7 +46,7 @@ export async function measureOperations(agents: number, minutes: number, progres
   await registrar.sweep();
 
   counter.phase = 'register';
-  const fleet: (BenchAgent & { due: number })[] = [];
+  const fleet: (BenchAgent & { due: number; ticket?: string })[] = [];
   for (let i = 0; i < agents; i++) {
     const a = (await (await call(request, '/api/v1/agents', JOIN, info(i))).json()) as BenchAgent;
     fleet.push({ ...a, due: clock.now() + Math.random() * heartbeatInterval });
@@ -77,8 +77,10 @@ export async function measureOperations(agents: number, minutes: number, progres
       counter.phase = 'heartbeat';
       const overhead = counter.overheadMs;
       const t = performance.now();
-      const res = await call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch });
-      await res.arrayBuffer();
+      // As the agent client does: the last ticket goes back with the next heartbeat (rule 13).
+      const res = await call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
+      const body = (await res.json()) as { ticket?: string };
+      a.ticket = body.ticket;
       heartbeatMs += performance.now() - t - (counter.overheadMs - overhead);
       if (res.status !== 200) failed++;
       heartbeats++;
