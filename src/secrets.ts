@@ -2,9 +2,7 @@
 // to store them; comparisons run in constant time. node:crypto's hash is synchronous (Workers have
 // it with nodejs_compat): no thread-pool round trip per request, and no reordering of concurrent
 // requests by when their hashes happen to finish.
-import { createHash } from 'node:crypto';
-
-const encoder = new TextEncoder();
+import { hash } from 'node:crypto';
 
 export const randomId = (): string => globalThis.crypto.randomUUID();
 
@@ -32,16 +30,21 @@ export const systemEntropy: Entropy = { id: randomId, secret: randomSecret, frac
 export const SECRET_PATTERN = /^[A-Za-z0-9_-]{43,256}$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
+/** One-shot (no Hash object per call): a heartbeat hashes the secret it presents (issue 13). */
 export function hashSecret(secret: string): string {
-  return `sha256:${createHash('sha256').update(secret).digest('base64url')}`;
+  return `sha256:${hash('sha256', secret, 'base64url')}`;
 }
 
-/** Compares without an early exit, so the time taken does not tell how much matched. */
+/**
+ * Compares without an early exit, so the time taken does not tell how much matched. Two strings are
+ * equal exactly when their UTF-16 code units are, so those are compared as they are, with no encoding
+ * into bytes first (twice per credential checked, on every request).
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  const n = Math.max(a.length, b.length);
+  let diff = a.length ^ b.length;
+  // Past the end of the shorter string charCodeAt gives NaN, which `^` takes as 0; the lengths differ then anyway.
+  for (let i = 0; i < n; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
 
