@@ -1,6 +1,7 @@
-// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper] [--seed N]
-// [--agents N] [--instances N]`: a long chaos run on one store (the emulators started as the tests
-// start them), with a progress bar; prints the faults injected and every violation, and exits 1 on any.
+// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper|durable-object]
+// [--seed N] [--agents N] [--instances N]`: a long chaos run on one store (the emulators started as the
+// tests start them; the Durable Object under Miniflare in this process, ./durable-object.ts), with a
+// progress bar; prints the faults injected and every violation, and exits 1 on any.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,8 +67,12 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
       const { openFirestoreStore } = await import('../../adapters/firestore/from-env.ts');
       return { store: openFirestoreStore(`chaos-${seed}`), stop };
     }
+    case 'durable-object': {
+      const { startDurableObjectStore } = await import('./durable-object.ts');
+      return startDurableObjectStore(`chaos-${seed}`);
+    }
     default:
-      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore or zookeeper (the Durable Object runs under Miniflare: npm test)`);
+      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore, zookeeper or durable-object`);
   }
 }
 
