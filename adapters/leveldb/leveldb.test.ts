@@ -72,6 +72,22 @@ describe('leveldb store', () => {
     await store.close();
   });
 
+  it('reports a failed read as unavailable, never as a missing record, and a commit that cannot read its expectations as not applied', async () => {
+    const location = await tempDir();
+    const db = await openLevelDb(location);
+    const store = await createLevelDbStore({ location, db });
+    await store.commit([{ key: 'a', expect: 'absent', put: 1 }]);
+    db.getSync = (() => {
+      throw new Error('injected: read error');
+    }) as unknown as typeof db.getSync;
+    await expect(store.get('a')).rejects.toBeInstanceOf(StoreUnavailableError);
+    const err = await store.commit([{ key: 'a', expect: 'any', put: 2 }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).outcome).toBe('not-applied');
+    expect(store.problem?.()).toBeUndefined();
+    await store.close();
+  });
+
   it('proves a write applied from any of its writes, not only the first', async () => {
     const location = await tempDir();
     const db = await openLevelDb(location);
