@@ -1,115 +1,305 @@
-// `npm run bench`: the registrar's performance, printed (never asserted: timings are not tested).
-// 1. Heartbeats over real HTTP: the Node server (LevelDB) against a bare Hono handler (./http.ts).
-// 2. Throughput and memory of the hot paths in process, on the embedded stores, against the memory store.
+// `npm run bench`: the registrar's performance against issue 13's goals, measured (never asserted:
+// timings are not tested; test/bench/smoke.test.ts only runs it small).
+// 1. Heartbeats over real HTTP: the Node server against a bare Hono handler (./http.ts).
+// 2. Throughput, memory and cold start of the hot paths in process, on the store, against memory.
 // 3. Store operations per heartbeat, per sweep and per master status, counted (./operations.ts).
 // 4. Cost per 1,000 agents a month from those counts × ./prices.json (./cost.ts).
-// 5. The sweep's live heap on a large registry (./sweep-memory.ts).
-// Sizes: BENCH_HTTP_AGENTS, BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS (BENCH_HTTP=0 skips it),
-// BENCH_AGENTS, BENCH_OPS_AGENTS, BENCH_OPS_MINUTES, BENCH_SWEEP_AGENTS.
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// 5. The sweep's live heap, a master status and a full count on a large registry (./sweep-memory.ts).
+// Then one table, every goal beside its value (./goals.ts), and all of it in bench/results.json.
+//
+// npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S]
+//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--out FILE]
+// --agents sets the fleet of parts 1–3 at once; without it each keeps its own size (or environment
+// variable): BENCH_HTTP_AGENTS 2,000, BENCH_AGENTS 2,000, BENCH_OPS_AGENTS 1,000. Likewise
+// BENCH_STORE, BENCH_OPS_MINUTES (8), BENCH_HTTP_SECONDS (10), BENCH_HTTP_CONNECTIONS (64),
+// BENCH_HTTP_WARM_UP (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_OUT.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { createLevelDbStore } from '../adapters/leveldb/index.ts';
 import { createMemoryStore } from '../adapters/memory/index.ts';
+import { agentKey } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
 import { breakdown, COST_HEAD, costRows, costs, prices } from './cost.ts';
-import { httpRows, measureHttp } from './http.ts';
-import { measureOperations, operationRows } from './operations.ts';
-import { type BenchAgent, benchMaster, call, formatTable, JOIN } from './support.ts';
+import { GOAL_HEAD, goalRows, goals, type InProcess } from './goals.ts';
+import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
+import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
+import { type BenchAgent, benchMaster, call, fmt, formatTable, JOIN, type ProgressBar, progressBar } from './support.ts';
+import type { SweepHeap } from './sweep-memory.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const AGENTS = env('BENCH_AGENTS', 2_000);
-const stage = (what: string) => process.stderr.write(`bench: ${what}…\n`);
+const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--out FILE]';
+const fail = (why: string): never => {
+  process.stderr.write(`bench: ${why}\nusage: ${USAGE}\n`);
+  process.exit(2);
+};
 
-interface Row {
-  store: string;
-  metric: string;
-  value: number;
-  unit: string;
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        store: { type: 'string' },
+        agents: { type: 'string' },
+        minutes: { type: 'string' },
+        seconds: { type: 'string' },
+        connections: { type: 'string' },
+        'warm-up': { type: 'string' },
+        http: { type: 'string' },
+        'sweep-agents': { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+})();
+if (values.help) {
+  console.log(`usage: ${USAGE}`);
+  process.exit(0);
 }
 
-async function measure(name: string, store: Store): Promise<Row[]> {
-  const { clock, policy, registrar, request } = benchMaster(store);
-  const heartbeat = (a: BenchAgent) => call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch });
-  await registrar.sweep();
-  const rows: Row[] = [];
-  const rate = (metric: string, n: number, ms: number) => rows.push({ store: name, metric, value: (n / ms) * 1000, unit: 'per s' });
-
-  let t = performance.now();
-  const agents: BenchAgent[] = [];
-  for (let i = 0; i < AGENTS; i++) agents.push((await (await call(request, '/api/v1/agents', JOIN, { hostname: `h${i}`, resources: { cpus: 8 } })).json()) as never);
-  rate('registrations', AGENTS, performance.now() - t);
-
-  // Heartbeats inside one granularity: a read each, no write.
-  t = performance.now();
-  for (const a of agents) await heartbeat(a);
-  rate('heartbeats (no write due)', AGENTS, performance.now() - t);
-
-  clock.advance(policy.livenessGranularity);
-  t = performance.now();
-  for (const a of agents) await heartbeat(a);
-  rate('heartbeats (lastSeenAt write)', AGENTS, performance.now() - t);
-
-  t = performance.now();
-  await registrar.sweep();
-  rows.push({ store: name, metric: `sweep of ${AGENTS} agents`, value: performance.now() - t, unit: 'ms' });
-
-  const before = process.memoryUsage().heapUsed;
-  t = performance.now();
-  const status = await registrar.masterStatus();
-  rows.push({ store: name, metric: 'master status (full scan)', value: performance.now() - t, unit: 'ms' });
-  rows.push({ store: name, metric: 'heap growth during scan', value: Math.max(0, process.memoryUsage().heapUsed - before) / 1024 / 1024, unit: 'MiB' });
-  if (status.counts.admitted !== AGENTS) throw new Error(`expected ${AGENTS} admitted, saw ${status.counts.admitted}`);
-  await store.close();
-  return rows;
+/** A flag, else an environment variable, else the default; a positive number (or 0 where `zero`). */
+function setting(flag: string | undefined, name: string, fallback: number, opts: { integer?: boolean; zero?: boolean } = {}): number {
+  const text = flag ?? process.env[name];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  const ok = Number.isFinite(n) && (opts.zero ? n >= 0 : n > 0) && (!opts.integer || Number.isInteger(n));
+  return ok ? n : fail(`${name} / its flag: "${text}" is not a ${opts.integer ? 'whole' : ''} number${opts.zero ? '' : ' above 0'}`);
 }
 
-console.log(`registrar bench: Node ${process.version}\n`);
+const store = values.store ?? process.env.BENCH_STORE ?? 'leveldb';
+if (store !== 'memory' && store !== 'leveldb') fail(`--store ${store}: memory or leveldb`);
+const settings = {
+  store: store as 'memory' | 'leveldb',
+  http: (values.http ?? process.env.BENCH_HTTP) !== '0',
+  httpAgents: setting(values.agents, 'BENCH_HTTP_AGENTS', 2_000, { integer: true }),
+  httpSeconds: setting(values.seconds, 'BENCH_HTTP_SECONDS', 10, { integer: true }),
+  httpConnections: setting(values.connections, 'BENCH_HTTP_CONNECTIONS', 64, { integer: true }),
+  httpWarmUpSeconds: setting(values['warm-up'], 'BENCH_HTTP_WARM_UP', 2, { integer: true, zero: true }),
+  agents: setting(values.agents, 'BENCH_AGENTS', 2_000, { integer: true }),
+  opsAgents: setting(values.agents, 'BENCH_OPS_AGENTS', 1_000, { integer: true }),
+  opsMinutes: setting(values.minutes, 'BENCH_OPS_MINUTES', 8),
+  sweepAgents: setting(values['sweep-agents'], 'BENCH_SWEEP_AGENTS', 100_000, { integer: true }),
+  out: values.out ?? process.env.BENCH_OUT ?? new URL('./results.json', import.meta.url).pathname,
+};
+
+// A collection on demand, for the live heap per agent (as `node --expose-gc` would give it).
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const started = performance.now();
+const STAGES = settings.http ? 4 : 3;
+let stageNo = 0;
+const stage = (what: string) => progressBar(`${++stageNo}/${STAGES} ${what}`);
+
+/** The hot paths in process, one request at a time, on one store. */
+async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar: ProgressBar, share: [number, number]): Promise<InProcess> {
+  const dir = kind === 'leveldb' ? await mkdtemp(join(os.tmpdir(), 'registrar-bench-')) : undefined;
+  const location = dir ? join(dir, 'data') : '';
+  let store: Store = dir ? await createLevelDbStore({ location }) : createMemoryStore();
+  try {
+    const { clock, policy, registrar, request } = benchMaster(store);
+    const steps = agents * 5;
+    let done = 0;
+    const tick = () => bar.update(share[0] + (share[1] * ++done) / steps);
+    const heartbeat = async (a: BenchAgent) => {
+      const res = await call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
+      if (res.status !== 200) throw new Error(`heartbeat answered ${res.status}: ${await res.text()}`);
+      a.ticket = ((await res.json()) as { ticket?: string }).ticket;
+    };
+    const perSecond = (n: number, since: number) => (n / (performance.now() - since)) * 1000;
+    await registrar.sweep();
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    let t = performance.now();
+    const fleet: BenchAgent[] = [];
+    for (let i = 0; i < agents; i++) {
+      fleet.push((await (await call(request, '/api/v1/agents', JOIN, { hostname: `host-${i}.bench.example.com`, resources: { cpus: 16, mem: 65536 } })).json()) as BenchAgent);
+      tick();
+    }
+    const registrationsPerSecond = perSecond(agents, t);
+
+    const round = async () => {
+      const t = performance.now();
+      for (const a of fleet) {
+        await heartbeat(a);
+        tick();
+      }
+      return perSecond(agents, t);
+    };
+    const heartbeatsFirstPerSecond = await round();
+    const heartbeatsTicketPerSecond = await round();
+    clock.advance(policy.livenessGranularity);
+    const heartbeatsWritePerSecond = await round();
+    gc();
+    const heapBytesPerAgent = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / agents;
+
+    // The store's own conditional put of the same record, beside registration (under another prefix).
+    const record = (await store.get(agentKey(fleet[0]!.agentId)))!.value;
+    t = performance.now();
+    for (let i = 0; i < agents; i++) {
+      await store.commit([{ key: `bench-raw/${String(i).padStart(12, '0')}`, expect: 'absent', put: record }]);
+      tick();
+    }
+    const rawPutsPerSecond = perSecond(agents, t);
+
+    t = performance.now();
+    await registrar.sweep();
+    const sweepMs = performance.now() - t;
+    t = performance.now();
+    const { master, counts } = await registrar.masterStatus();
+    const statusMs = performance.now() - t;
+    if (counts.admitted !== agents) throw new Error(`expected ${agents} admitted, saw ${counts.admitted}`);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    t = performance.now();
+    await registrar.countAgents(master);
+    const countMs = performance.now() - t;
+    const countHeapMiB = Math.max(0, process.memoryUsage().heapUsed - before) / 1024 / 1024;
+
+    let coldStartMs: number | undefined;
+    if (dir) {
+      await store.close();
+      t = performance.now();
+      store = await createLevelDbStore({ location });
+      const again = benchMaster(store, clock);
+      await again.registrar.sweep();
+      // A new master's first sweep starts an epoch: the agent is answered, with 409 re-register.
+      const a = fleet[0]!;
+      const res = await call(again.request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
+      if (res.status !== 200 && res.status !== 409) throw new Error(`heartbeat after a cold start answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+      coldStartMs = performance.now() - t;
+    }
+    return { store: kind, agents, registrationsPerSecond, rawPutsPerSecond, heartbeatsFirstPerSecond, heartbeatsTicketPerSecond, heartbeatsWritePerSecond, sweepMs, statusMs, countMs, countHeapMiB, heapBytesPerAgent, ...(coldStartMs === undefined ? {} : { coldStartMs }) };
+  } finally {
+    await store.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** ./sweep-memory.ts in a child with --expose-gc, its progress lines fed to the bar. */
+function measureSweepHeap(agents: number, bar: ProgressBar): Promise<SweepHeap> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', new URL('./sweep-memory.ts', import.meta.url).pathname, String(agents), '--progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const other: string[] = [];
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      if (line.startsWith('progress ')) bar.update(Number(line.slice(9)));
+      else other.push(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as SweepHeap) : reject(new Error(`sweep-memory.ts exited ${code}: ${other.join('\n')}`))));
+  });
+}
+
+const print = (...lines: string[]) => console.log(lines.join('\n'));
+print(`registrar bench: Node ${process.version}, ${os.cpus().length} cpus, store ${settings.store}\n`);
 
 // 1. First, while the process is fresh: the servers run in it, the load generator in a child.
-if (process.env.BENCH_HTTP !== '0') {
-  const opts = { agents: env('BENCH_HTTP_AGENTS', 2_000), seconds: env('BENCH_HTTP_SECONDS', 10), connections: env('BENCH_HTTP_CONNECTIONS', 64) };
-  stage(`HTTP heartbeats: ${opts.agents} agents, ${opts.connections} connections, ${opts.seconds} s against each server`);
-  const http = await measureHttp(opts);
-  console.log(`HTTP heartbeats: the Node server (LevelDB, sweeper running) against a bare Hono handler answering the same JSON;`);
-  console.log(`${http.agents} agents, ${http.connections} connections, ${http.seconds} s each, autocannon in a child process\n`);
-  console.log(formatTable(['HTTP heartbeats', 'server', 'bare Hono', 'ratio', 'goal', 'met'], httpRows(http)));
-  console.log();
+let http: HttpResult | undefined;
+if (settings.http) {
+  const bar = stage(`HTTP heartbeats: ${settings.httpAgents} agents, ${settings.httpConnections} connections, ${settings.httpSeconds} s each`);
+  http = await measureHttp({ store: settings.store, agents: settings.httpAgents, seconds: settings.httpSeconds, connections: settings.httpConnections, warmUpSeconds: settings.httpWarmUpSeconds, progress: (d) => bar.update(d) });
+  bar.done();
+  print(
+    `HTTP heartbeats: the Node server (${http.store}, sweeper running) against a bare Hono handler answering the same JSON;`,
+    `${http.agents} agents sending back their tickets, ${http.connections} connections, ${http.seconds} s each, autocannon in a child process\n`,
+    formatTable(HTTP_HEAD, httpRows(http)),
+    '',
+  );
 }
 
 // 2.
-stage(`in-process hot paths: ${AGENTS} agents on memory and LevelDB`);
-const dir = await mkdtemp(join(tmpdir(), 'registrar-bench-'));
-const baseline = await measure('memory', createMemoryStore());
-const leveldb = await measure('leveldb', await createLevelDbStore({ location: join(dir, 'data') }));
-await rm(dir, { recursive: true, force: true });
-console.log(`In process, one request at a time: ${AGENTS} agents\n`);
-console.log(formatTable(['in process', 'memory', 'leveldb', 'ratio', 'unit'], baseline.map((base, i) => {
-  const other = leveldb[i]!;
-  return [base.metric, base.value.toFixed(1), other.value.toFixed(1), (other.value / base.value).toFixed(2), base.unit];
-})));
+const inProcessBar = stage(`in process: ${settings.agents} agents on ${settings.store === 'memory' ? 'memory' : 'memory and leveldb'}`);
+// A small round first, not counted, so that the JIT's warm-up is in neither column.
+await measureInProcess('memory', Math.min(200, settings.agents), { update() {}, done() {} }, [0, 0]);
+const memory = await measureInProcess('memory', settings.agents, inProcessBar, settings.store === 'memory' ? [0, 1] : [0, 0.5]);
+const inProcess = settings.store === 'memory' ? memory : await measureInProcess(settings.store, settings.agents, inProcessBar, [0.5, 0.5]);
+inProcessBar.done();
+const IN_PROCESS_ROWS: [keyof InProcess, string, string][] = [
+  ['registrationsPerSecond', 'registrations', 'per s'],
+  ['rawPutsPerSecond', "the store's conditional put", 'per s'],
+  ['heartbeatsFirstPerSecond', 'heartbeats (first, no ticket yet)', 'per s'],
+  ['heartbeatsTicketPerSecond', 'heartbeats (ticket, no write due)', 'per s'],
+  ['heartbeatsWritePerSecond', 'heartbeats (ticket, lastSeenAt write due)', 'per s'],
+  ['sweepMs', `sweep of ${settings.agents} agents`, 'ms'],
+  ['statusMs', 'master status (counts kept in master: one read)', 'ms'],
+  ['countMs', 'registrar.countAgents (full scan)', 'ms'],
+  ['countHeapMiB', 'heap growth during the full scan', 'MiB'],
+  ['heapBytesPerAgent', 'live heap per agent', 'bytes'],
+  ['coldStartMs', 'cold start (open, first sweep, a heartbeat answered)', 'ms'],
+];
+const value = (r: InProcess, k: keyof InProcess) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+print(
+  `In process, one request at a time: ${settings.agents} agents\n`,
+  settings.store === 'memory'
+    ? formatTable(['in process', 'memory', 'unit'], IN_PROCESS_ROWS.filter(([k]) => value(memory, k) !== undefined).map(([k, label, unit]) => [label, value(memory, k)!, unit]))
+    : formatTable(['in process', 'memory', settings.store, 'ratio', 'unit'], IN_PROCESS_ROWS.map(([k, label, unit]) => {
+        const base = value(memory, k);
+        const other = value(inProcess, k);
+        return [label, base ?? '–', other ?? '–', base !== undefined && other !== undefined ? other / base : '', unit];
+      })),
+  '',
+);
 
 // 3.
-const opsAgents = env('BENCH_OPS_AGENTS', 1_000);
-const opsMinutes = env('BENCH_OPS_MINUTES', 8);
-stage(`store operations: ${opsAgents} agents, ${opsMinutes} simulated minutes`);
-const ops = await measureOperations(opsAgents, opsMinutes, (done) => process.stderr.write(`\r  ${Math.round(done * 100)}%`));
-process.stderr.write('\n');
-console.log(`\nStore operations at default settings, counted by an instrumented memory store: ${ops.agents} agents for ${ops.minutes} simulated minutes`);
-console.log(`after a warm-up; ${ops.heartbeats} heartbeats (every ${ops.heartbeatIntervalMs / 1000} s × 0.8–1.0), ${ops.sweeps} sweeps (every ${ops.sweepIntervalMs / 1000} s), ${ops.masterGets} GET /api/v1/master; ${ops.failed} heartbeats refused, ${ops.marked} agents marked\n`);
-console.log(formatTable(['store operations', 'measured', 'goal', 'met'], operationRows(ops)));
+const opsBar = stage(`store operations: ${settings.opsAgents} agents, ${settings.opsMinutes} simulated minutes`);
+const ops = await measureOperations(settings.opsAgents, settings.opsMinutes, (d) => opsBar.update(d));
+opsBar.done();
+print(
+  `Store operations at default settings, counted by an instrumented memory store: ${ops.agents} agents for ${ops.minutes} simulated minutes`,
+  `after a warm-up; ${ops.heartbeats} heartbeats (every ${ops.heartbeatIntervalMs / 1000} s × 0.8–1.0, tickets sent back), ${ops.sweeps} sweeps (every ${ops.sweepIntervalMs / 1000} s), ${ops.masterGets} GET /api/v1/master; ${ops.failed} heartbeats refused, ${ops.marked} agents marked\n`,
+  formatTable(OPERATIONS_HEAD, operationRows(ops)),
+  '',
+);
 
 // 4.
 const all = costs(ops);
-console.log(`\nCost from the counts above × ${prices.kind}, ${prices.date} (bench/prices.json). Floor: one request per agent every 15 s`);
-console.log(`(172.8 million per 1,000 agents a month) × the runtime's request price; lease: the floor plus one store write per heartbeat;`);
-console.log(`Cloud Map: $0.10 an instance and a $1-per-million API call per heartbeat. Measured heartbeats follow the client's jitter (13.5 s on average).\n`);
-console.log(formatTable(COST_HEAD, costRows(all)));
-console.log(`\nWhere it goes, per 1,000 agents a month:\n${breakdown(all, 1_000).join('\n')}`);
+print(
+  `Cost from the counts above × ${prices.kind}, ${prices.date} (bench/prices.json). Floor: one request per agent every 15 s`,
+  `(172.8 million per 1,000 agents a month) × the runtime's request price; lease: the floor plus one store write per heartbeat;`,
+  `Cloud Map: $0.10 an instance and a $1-per-million API call per heartbeat. Measured heartbeats follow the client's jitter (13.5 s on average).\n`,
+  formatTable(COST_HEAD, costRows(all)),
+  `\nWhere it goes, per 1,000 agents a month:\n${breakdown(all, 1_000).join('\n')}\n`,
+);
 
-// 5. The sweep's live heap on a large registry, in a child with --expose-gc (./sweep-memory.ts).
-const SWEEP_AGENTS = env('BENCH_SWEEP_AGENTS', 100_000);
-stage(`sweep heap: ${SWEEP_AGENTS} agents`);
-const sweep = JSON.parse(execFileSync(process.execPath, ['--expose-gc', new URL('./sweep-memory.ts', import.meta.url).pathname, String(SWEEP_AGENTS)], { encoding: 'utf8' })) as { peakMiB: number };
-console.log(`\nsweep of ${SWEEP_AGENTS} agents (~1.3 KB each): live heap peak ${sweep.peakMiB} MiB (a Durable Object has 128 MB)`);
+// 5.
+const sweepBar = stage(`large registry: ${settings.sweepAgents} agents`);
+const sweepHeap = await measureSweepHeap(settings.sweepAgents, sweepBar);
+sweepBar.done();
+print(
+  `A registry of ${fmt(sweepHeap.agents)} agents (~1.3 KB each, memory store): a sweep's live heap peak ${sweepHeap.peakMiB.toFixed(1)} MiB (a Durable Object`,
+  `has 128 MB), the sweep ${fmt(sweepHeap.sweepMs)} ms with a full collection before every page it reads; master status ${fmt(sweepHeap.statusMs)} ms;`,
+  `registrar.countAgents (full scan) ${fmt(sweepHeap.countMs)} ms\n`,
+);
+
+// The goals, one table.
+const measured = goals({ ...(http ? { http } : {}), operations: ops, costs: all, inProcess });
+const seconds = (performance.now() - started) / 1000;
+print(`Issue 13's goals (${Math.round(seconds)} s in all):\n`, formatTable(GOAL_HEAD, goalRows(measured), [0, 4]));
+if (!http) print('(HTTP skipped: its goals not measured)');
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), platform: `${os.platform()} ${os.release()}`, arch: os.arch(), node: process.version },
+  settings: { ...settings, out: relative(process.cwd(), settings.out) },
+  seconds,
+  goals: measured,
+  http: http ?? null,
+  inProcess: { memory, ...(settings.store === 'memory' ? {} : { [settings.store]: inProcess }) },
+  operations: ops,
+  costs: all,
+  largeRegistry: sweepHeap,
+};
+await writeFile(settings.out, `${JSON.stringify(results, null, 2)}\n`);
+process.stderr.write(`bench: wrote ${settings.out}\n`);

@@ -31,7 +31,7 @@ const result = await autocannon({
           ...req,
           path: `/api/v1/agents/${a.agentId}/heartbeat`,
           headers: { authorization: `Bearer ${a.secret}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ epoch: a.epoch }),
+          body: JSON.stringify({ epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) }),
         };
       },
     },

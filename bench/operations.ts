@@ -124,24 +124,22 @@ export async function measureOperations(agents: number, minutes: number, progres
   };
 }
 
-/** The operation counts beside their goals, as table rows: metric, measured, goal, met. */
+/** The operation counts, as table rows: metric, measured (the goals are in ./goals.ts). */
 export function operationRows(p: OperationProfile): (string | number)[][] {
-  const met = (ok: boolean) => (ok ? 'yes' : 'NO');
-  const hbReads = reads(p.perHeartbeat);
-  const hbWrites = writes(p.perHeartbeat);
-  const sweepPerAgent = p.perSweep.listItems / p.agents;
   return [
-    ['store reads per heartbeat', hbReads, '≤ 0.05', met(hbReads <= 0.05)],
-    ['store writes per heartbeat', hbWrites, '≤ 0.25', met(hbWrites <= 0.25)],
-    ['  store calls per heartbeat (get/list/commit)', `${fmt3(p.perHeartbeat.gets)}/${fmt3(p.perHeartbeat.lists)}/${fmt3(p.perHeartbeat.commits)}`, '', ''],
-    ['store reads per sweep', reads(p.perSweep), '', ''],
-    ['  per sweep per agent', sweepPerAgent, 'small', ''],
-    ['  store writes per sweep', writes(p.perSweep), '', ''],
-    ['store reads per GET /api/v1/master', reads(p.perMasterGet), 'O(1)', met(reads(p.perMasterGet) <= 3)],
-    ['  per agent', p.perMasterGet.listItems / p.agents, '', ''],
-    ['time per heartbeat in process', p.cpuMsPerHeartbeat * 1000, 'µs', ''],
+    ['store reads per heartbeat', reads(p.perHeartbeat)],
+    ['store writes per heartbeat', writes(p.perHeartbeat)],
+    ['  store calls per heartbeat (get/list/commit)', `${fmt3(p.perHeartbeat.gets)}/${fmt3(p.perHeartbeat.lists)}/${fmt3(p.perHeartbeat.commits)}`],
+    ['store reads per sweep', reads(p.perSweep)],
+    ['  per sweep per agent', p.perSweep.listItems / p.agents],
+    ['  store writes per sweep', writes(p.perSweep)],
+    ['store reads per GET /api/v1/master', reads(p.perMasterGet)],
+    ['  per agent', p.perMasterGet.listItems / p.agents],
+    ['time per heartbeat in process (µs)', p.cpuMsPerHeartbeat * 1000],
   ];
 }
+
+export const OPERATIONS_HEAD = ['store operations', 'measured'];
 
 const fmt3 = (n: number) => Number(n.toPrecision(3)).toString();
 
@@ -150,5 +148,5 @@ if (import.meta.main) {
   const minutes = Number(process.argv[3] ?? 8);
   const p = await measureOperations(agents, minutes);
   console.log(`${agents} agents, ${minutes} simulated minutes: ${p.heartbeats} heartbeats, ${p.sweeps} sweeps, ${p.masterGets} master status reads; ${p.failed} failed, ${p.marked} marked\n`);
-  console.log(formatTable(['operation counts', 'measured', 'goal', 'met'], operationRows(p)));
+  console.log(formatTable(OPERATIONS_HEAD, operationRows(p)));
 }

@@ -14,6 +14,8 @@ export interface BenchAgent {
   agentId: string;
   secret: string;
   epoch: number;
+  /** The ticket of the last heartbeat, sent back with the next one as the agent client does (rule 13). */
+  ticket?: string;
 }
 
 /** A request with a bearer token and, when given, a JSON body, through any fetch (a Hono app's `request` too). */
@@ -33,11 +35,11 @@ export function benchMaster(store: Store, clock = new FakeClock()) {
   return { clock, policy, registrar, app, request };
 }
 
-/** Left-aligned first column, the others right-aligned: one line a row. */
-export function formatTable(head: string[], rows: (string | number)[][]): string {
+/** The first column (and any in `left`) left-aligned, the others right-aligned: one line a row. */
+export function formatTable(head: string[], rows: (string | number)[][], left: number[] = [0]): string {
   const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  return cells.map((r) => r.map((c, i) => (left.includes(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
 /** Three significant digits for small numbers, thousands separators for large ones. */
@@ -48,3 +50,36 @@ export function fmt(n: number): string {
   if (abs === 0) return '0';
   return Number(n.toPrecision(3)).toString();
 }
+
+/** "yes" or "NO", as the goal tables print a goal met or not. */
+export const met = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+/**
+ * A progress bar on stderr for one stage of the bench: `[#####.....]  42% label  12 s`, redrawn in
+ * place at most every 100 ms on a terminal (every 5 s, a line each, when stderr is a file or a pipe);
+ * `done()` draws it full and ends its line.
+ */
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr) {
+  const width = 30;
+  const started = performance.now();
+  const every = stream.isTTY ? 100 : 5_000;
+  let last = -Infinity;
+  const draw = (fraction: number, end: string) => {
+    const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
+    const filled = Math.round(f * width);
+    const seconds = Math.round((performance.now() - started) / 1000);
+    stream.write(`${stream.isTTY ? '\r' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${label}  ${seconds} s${end}`);
+  };
+  return {
+    update(fraction: number) {
+      const now = performance.now();
+      if (now - last < every) return;
+      last = now;
+      draw(fraction, stream.isTTY ? '' : '\n');
+    },
+    done() {
+      draw(1, '\n');
+    },
+  };
+}
+export type ProgressBar = ReturnType<typeof progressBar>;

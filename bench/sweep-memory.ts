@@ -1,6 +1,9 @@
 // The sweep's memory on a large registry (run with --expose-gc; `npm run bench` does): the live heap
 // the sweeper holds while it scans, sampled after a collection at every page it reads. A Durable
 // Object has 128 MB for everything, so the sweep must keep far less than that at 100,000 agents.
+// Then, on the same registry, a master status (one read) and a count of the agents by a full scan.
+// `node --expose-gc bench/sweep-memory.ts [agents] [--progress]` prints one line of JSON; with
+// --progress, lines `progress <fraction>` on stderr for the bench's progress bar.
 import { createMemoryStore } from '../adapters/memory/index.ts';
 import { FakeClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
@@ -10,8 +13,18 @@ import { STORE_LIMITS, type Store } from '../src/store.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+export interface SweepHeap {
+  agents: number;
+  peakMiB: number;
+  sweepMs: number;
+  marked: number;
+  /** A master status, as GET /api/v1/master answers it (one read), and the count of agents by a full scan. */
+  statusMs: number;
+  countMs: number;
+}
+
 /** Peak live heap above the baseline while one sweep runs over `agents` records of ~1.3 KB each. */
-export async function sweepHeapPeak(agents: number): Promise<{ peakMiB: number; sweepMs: number; marked: number }> {
+export async function sweepHeapPeak(agents: number, progress: (done: number) => void = () => {}): Promise<SweepHeap> {
   if (!gc) throw new Error('run with node --expose-gc');
   const inner = createMemoryStore();
   const clock = new FakeClock();
@@ -30,20 +43,25 @@ export async function sweepHeapPeak(agents: number): Promise<{ peakMiB: number; 
       writes.push({ key: `agents/${id}`, expect: 'absent' as const, put: { ...record, events } });
     }
     await inner.commit(writes);
+    progress((0.6 * i) / agents);
   }
   // Every agent is overdue, and so many that the guard holds them: the scan is the whole cost.
   clock.advance(policy.agentTimeout + policy.livenessGranularity + policy.sweepInterval);
   gc();
   const baseline = process.memoryUsage().heapUsed;
   let peak = 0;
+  let listed = 0;
   const sampled: Store = {
     ...inner,
     get: (key) => inner.get(key),
     commit: (writes) => inner.commit(writes),
-    async list(prefix, opts) {
+    async list<T>(prefix: string, opts?: Parameters<Store['list']>[1]) {
       gc();
       peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
-      return inner.list(prefix, opts);
+      const page = await inner.list<T>(prefix, opts);
+      listed += page.items.length;
+      progress(0.6 + (0.3 * listed) / agents);
+      return page;
     },
   };
   const measured = createRegistrar({ store: sampled, clock, policy });
@@ -52,12 +70,30 @@ export async function sweepHeapPeak(agents: number): Promise<{ peakMiB: number; 
   const sweepMs = performance.now() - t;
   gc();
   peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+
+  const plain = createRegistrar({ store: inner, clock, policy });
+  let started = performance.now();
+  const { master } = await plain.masterStatus();
+  const statusMs = performance.now() - started;
+  progress(0.95);
+  started = performance.now();
+  const { counts } = await plain.countAgents(master);
+  const countMs = performance.now() - started;
+  if (counts.admitted + counts.unreachable + counts.gone !== agents) throw new Error(`counted ${JSON.stringify(counts)}, not ${agents} agents`);
   await inner.close();
-  return { peakMiB: peak / 1024 / 1024, sweepMs, marked: report.marked.length };
+  return { agents, peakMiB: peak / 1024 / 1024, sweepMs, marked: report.marked.length, statusMs, countMs };
 }
 
 if (import.meta.main) {
   const agents = Number(process.argv[2] ?? 100_000);
-  const { peakMiB, sweepMs } = await sweepHeapPeak(agents);
-  console.log(JSON.stringify({ agents, peakMiB: Number(peakMiB.toFixed(1)), sweepMs: Math.round(sweepMs) }));
+  let percent = -1;
+  const report = process.argv.includes('--progress')
+    ? (done: number) => {
+        if (Math.floor(done * 100) === percent) return;
+        percent = Math.floor(done * 100);
+        process.stderr.write(`progress ${done}\n`);
+      }
+    : undefined;
+  const r = await sweepHeapPeak(agents, report);
+  console.log(JSON.stringify(r));
 }

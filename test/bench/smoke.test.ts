@@ -1,0 +1,50 @@
+// `npm run bench` at a tiny scale, as a child process the way a user runs it: it must finish and
+// write results.json with every goal of issue 13 measured. No timing is asserted (see bench/index.ts).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, expect, test } from 'vitest';
+
+const run = promisify(execFile);
+const PLATFORMS = ['lambda-dynamodb', 'workers-durable-objects', 'cloud-run-firestore'];
+const GOALS = [
+  'http.throughputRatio',
+  'http.p99Ratio',
+  'http.failed',
+  'heartbeat.reads',
+  'heartbeat.writes',
+  'simulation.refused',
+  'simulation.marked',
+  'sweep.readsPerAgent',
+  ...PLATFORMS.map((p) => `sweep.costShare.${p}`),
+  'master.reads',
+  ...PLATFORMS.flatMap((p) => [1_000, 10_000, 100_000].map((n) => `cost.${p}.${n}`)),
+  'registration.ratio',
+  'memory.bytesPerAgent',
+  'coldStart.ms',
+];
+
+const dir = await mkdtemp(join(tmpdir(), 'registrar-bench-smoke-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+test('the bench runs at a tiny scale and writes every goal beside a measured number', { timeout: 90_000 }, async () => {
+  const out = join(dir, 'results.json');
+  const args = ['--store', 'leveldb', '--http', '1', '--agents', '20', '--minutes', '1', '--seconds', '1', '--connections', '2', '--warm-up', '0', '--sweep-agents', '200', '--out', out];
+  const { stdout } = await run(process.execPath, [new URL('../../bench/index.ts', import.meta.url).pathname, ...args]);
+  expect(stdout).toContain("Issue 13's goals");
+
+  const results = JSON.parse(await readFile(out, 'utf8'));
+  expect(results.machine.cpus).toBeGreaterThan(0);
+  expect(results.machine.node).toBe(process.version);
+  expect(results.settings).toMatchObject({ store: 'leveldb', agents: 20, opsAgents: 20, httpAgents: 20, opsMinutes: 1, sweepAgents: 200, http: true });
+  expect(Number.isNaN(Date.parse(results.date))).toBe(false);
+  expect(Object.keys(results.goals).sort()).toEqual([...GOALS].sort());
+  for (const key of GOALS) {
+    const goal = results.goals[key];
+    expect(Number.isFinite(goal.measured), `${key}: ${goal.measured}`).toBe(true);
+    expect(typeof goal.met, key).toBe('boolean');
+    expect(goal.target, key).toBeTruthy();
+  }
+});
