@@ -90,8 +90,9 @@ export function createTickets(core: RegistrarCore, configured: string[] = []): T
     },
 
     async verify(ticket, agentId, secretHash) {
-      const [id, body, signature] = ticket.split('.');
-      if (!id || !body || !signature || ticket.split('.').length !== 3) return undefined;
+      const parts = ticket.split('.');
+      const [id, body, signature] = parts;
+      if (parts.length !== 3 || !id || !body || !signature) return undefined;
       let key = (await keys()).find((k) => k.id === id);
       // A key another instance created or rotated in since this one last looked.
       key ??= (await keys({ fresh: true })).find((k) => k.id === id);
