@@ -2,7 +2,7 @@
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import {
-  actBefore, applyMark, planSweep, summarize, sweptRecently,
+  actBefore, applyMark, planRenewal, planSweep, scanDue, summarize, sweptRecently,
   type AgentRecord, type AgentSummary, type LeaseStep, type Mark, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
@@ -28,6 +28,8 @@ export interface SweepReport {
   outcome: 'done' | 'lost' | 'lease' | 'skipped';
   step?: LeaseStep;
   epoch?: number;
+  /** Whether it read the agents (a sweep before anything can fall due only renews the lease). */
+  scanned?: boolean;
   marked: string[];
   pruned: string[];
   held?: string;
@@ -83,14 +85,19 @@ export function createSweeper(core: RegistrarCore) {
     if (masterItem && sweptRecently(masterItem.value, now, policy)) {
       return { outcome: 'skipped', epoch: masterItem.value.epoch, marked: [], pruned: [], notes: ['another sweep started less than half an interval ago'] };
     }
-    // Only what judging needs is kept of each record: memory stays small on a large registry.
+    // Only what judging needs is kept of each record: memory stays small on a large registry. A sweep
+    // before anything can fall due only renews the lease: scans are spaced by the registry's own
+    // deadlines, not by how often instances sweep.
     const agents: AgentSummary[] = [];
     const versions = new Map<string, Version>();
-    for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
-      agents.push(summarize(value));
-      versions.set(value.id, version);
+    const scanned = !masterItem || scanDue(masterItem.value, now, policy);
+    if (scanned) {
+      for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
+        agents.push(summarize(value));
+        versions.set(value.id, version);
+      }
     }
-    const plan = planSweep(masterItem?.value, agents, now, policy);
+    const plan = scanned ? planSweep(masterItem?.value, agents, now, policy) : planRenewal(masterItem.value, now, policy);
     let fence: Version;
     try {
       const written = await core.withRetry(() =>
@@ -104,7 +111,7 @@ export function createSweeper(core: RegistrarCore) {
       throw err;
     }
     for (const note of plan.notes) log(`sweep: ${note}`, { epoch: plan.master.epoch });
-    const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, marked: [], pruned: [], notes: plan.notes };
+    const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, scanned, marked: [], pruned: [], notes: plan.notes };
     if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
 
     const marks = await markAll(plan.marks, versions, now, fence, plan.master);

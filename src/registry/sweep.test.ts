@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admitAgent, markGone, markUnreachable } from './agent.ts';
-import { applyMark, guardTrips, isPending, overdueAgents, planPrune, planSweep } from './sweep.ts';
+import { applyMark, guardTrips, isPending, overdueAgents, planPrune, planRenewal, planSweep, scanDue, summarize } from './sweep.ts';
 import { POLICY, S, T0, servingMaster } from '../../test/support/registry.ts';
 import type { AgentRecord, MasterRecord, Policy } from './types.ts';
 
@@ -278,5 +278,46 @@ describe('prune (rule 14)', () => {
     const plan = planSweep(sweptJustBefore(T0), agents, T0, p);
     expect(ids(plan.marks)).toEqual(['silent']);
     expect(ids(plan.prune)).toEqual(['old-u']);
+  });
+});
+
+describe('scan spacing (issue 13)', () => {
+  const summaries = (records: AgentRecord[]) => records.map(summarize);
+
+  it('the next scan is due when the earliest agent could become overdue, at most a granularity away', () => {
+    const now = T0;
+    const m = sweptJustBefore(now);
+    const close = planSweep(m, summaries([agent('a', now - 100 * S), agent('b', now - 10 * S)]), now, p).master;
+    expect(close.nextScanAt).toBe(now - 100 * S + SILENCE);
+    const fresh = planSweep(m, summaries([agent('a', now)]), now, p).master;
+    expect(fresh.nextScanAt).toBe(now + p.livenessGranularity);
+  });
+
+  it('scans every sweep while anything is left undone, and for an empty registry', () => {
+    const now = T0;
+    const m = sweptJustBefore(now);
+    expect(planSweep(m, [], now, p).master.nextScanAt).toBe(now);
+    const overdue = planSweep(m, summaries([agent('a', now - SILENCE - 1)]), now, p);
+    expect(overdue.marks).toHaveLength(1);
+    expect(overdue.master.nextScanAt).toBe(now);
+  });
+
+  it('a scan is due at nextScanAt less the skew, and always while recovering, after a gap or a lapsed lease', () => {
+    const now = T0;
+    const m = master({ lastSweepAt: now, nextScanAt: now + 30 * S });
+    expect(scanDue(m, now + 10 * S, p)).toBe(false);
+    expect(scanDue(m, now + 30 * S - p.maxClockSkew, p)).toBe(true);
+    expect(scanDue({ ...m, nextScanAt: undefined }, now + S, p)).toBe(true);
+    expect(scanDue({ ...m, recovery: { state: 'recovering', deadline: now + 60 * S, admittedAtOpen: 1 } }, now + S, p)).toBe(true);
+    expect(scanDue({ ...m, nextScanAt: now + 900 * S }, now + 2 * p.sweepInterval + p.maxClockSkew + 1, p)).toBe(true);
+    expect(scanDue({ ...m, nextScanAt: now + 900 * S, leaseExpiresAt: now }, now + p.maxClockSkew + 1, p)).toBe(true);
+  });
+
+  it('a renewal without a scan keeps the counts and the next scan, and renews the lease', () => {
+    const now = T0;
+    const m = master({ lastSweepAt: now - p.sweepInterval, nextScanAt: now + 30 * S, counts: { admitted: 4, unreachable: 1, gone: 0 } });
+    const { master: renewed, marks, prune } = planRenewal(m, now, p);
+    expect(renewed).toMatchObject({ counts: m.counts, nextScanAt: m.nextScanAt, lastSweepAt: now, leaseExpiresAt: now + p.masterLease });
+    expect([marks, prune]).toEqual([[], []]);
   });
 });

@@ -1,7 +1,7 @@
 // The sweeper's decisions (DESIGN.md, Semantics 2–6, 10, 14) as one pure function of the registry
 // and the time: which master record to write, which agents to mark unreachable, which to prune.
 import { markUnreachable } from './agent.ts';
-import { renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseStep } from './master.ts';
+import { gapLength, leaseLapsed, renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseStep } from './master.ts';
 import type { AgentRecord, MarkBudget, MasterRecord, Policy } from './types.ts';
 
 /**
@@ -158,16 +158,52 @@ export function planSweep(current: MasterRecord | undefined, agents: AgentSummar
   for (const a of agents) if (a.status !== 'admitted' && !pruned.has(a.id)) counts[a.status]++;
   const marked = new Set(marks.map((m) => m.id));
   const pending = agents.filter((a) => !marked.has(a.id) && isPending({ epoch: renewed.epoch, recovery }, a)).length;
+  // Anything left undone (marks held, limited or not yet landed, prunes, an open window) is looked at again next sweep.
+  const settled = overdue.length === 0 && prune.length === 0 && recovery.state === 'done';
   const master: MasterRecord = {
     ...kept,
     counts,
     pending,
     countsAt: now,
+    // An empty registry costs nothing to scan: its first agents are counted by the next sweep.
+    nextScanAt: settled && agents.length > 0 ? nextDue(agents, renewed, now, p) : now,
     recovery,
     ...(markBudget ? { markBudget } : {}),
     ...(recentMarks.length > 0 ? { recentMarks } : {}),
   };
   return { step, master, marks, prune, notes };
+}
+
+/**
+ * When the next scan is due: the earliest moment an agent as scanned could become overdue (a heartbeat
+ * only moves that later; an agent registering later is due later still) or a record could be pruned,
+ * and at most one granularity away, so counts stay that fresh. Detection keeps its bound: every sweep
+ * from that moment on scans again.
+ */
+function nextDue(agents: AgentSummary[], master: MasterRecord, now: number, p: Policy): number {
+  let due = now + p.livenessGranularity;
+  for (const a of agents) {
+    if (a.status === 'admitted') due = Math.min(due, Math.max(a.lastSeenAt, master.livenessFloor) + p.agentTimeout + p.livenessGranularity);
+    else due = Math.min(due, ((a.status === 'gone' ? a.goneAt : a.unreachableAt) ?? a.lastSeenAt) + p.registryRetention);
+  }
+  return due;
+}
+
+/**
+ * Whether this sweep must scan the agents, or may only renew the lease: a scan is due when the last
+ * one said so (less the clock skew between instances), and always while recovering or holding, on a
+ * new epoch or after a gap (rules 3, 4).
+ */
+export function scanDue(m: MasterRecord, now: number, p: Policy): boolean {
+  if (m.nextScanAt === undefined || m.recovery.state !== 'done') return true;
+  if (leaseLapsed(m, now, p) || now - m.lastSweepAt > gapLength(p)) return true;
+  return now >= m.nextScanAt - p.maxClockSkew;
+}
+
+/** A sweep that renews the lease and leaves everything else as the last scan did. */
+export function planRenewal(current: MasterRecord, now: number, p: Policy): SweepPlan {
+  const { master, step } = renewLease(current, current.counts?.admitted ?? 0, now, p);
+  return { step, master, marks: [], prune: [], notes: [] };
 }
 
 /** Rule 10: at most `count` marks per `per` ms, oldest lastSeenAt first; released agents are not limited. */

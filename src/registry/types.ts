@@ -101,6 +101,11 @@ export interface MasterRecord {
   pending?: number;
   /** When `counts` and `pending` were counted: the `lastSweepAt` of the sweep that counted them. */
   countsAt?: number;
+  /**
+   * The earliest moment the last scan found anything could fall due (an agent overdue, a record to
+   * prune), capped at one granularity after it: sweeps before it renew the lease without a scan.
+   */
+  nextScanAt?: number;
 }
 
 /** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */

@@ -237,6 +237,33 @@ describe('the join token cannot evict a live agent (rule 1)', () => {
   });
 });
 
+describe('scans are spaced by the registry’s own deadlines (issue 13)', () => {
+  it('sweeps before anything can fall due only renew the lease; a silent agent is still marked within agentTimeout + granularity + sweepInterval', async () => {
+    const clock = new FakeClock();
+    const store = worldStore(createMemoryStore(), clock);
+    const m = testMaster({ store, clock });
+    await m.sweep();
+    const agents: TestAgent[] = [];
+    for (let i = 0; i < 10; i++) agents.push(await TestAgent.register(m));
+    await run(m, 5 * MINUTE, { agents });
+    store.lists = 0;
+    const steady = await run(m, 10 * MINUTE, { agents });
+    expect(marked(steady)).toEqual([]);
+    // A scan at most once per granularity, not once per sweep interval.
+    expect(steady.filter((r) => r.scanned).length).toBeLessThanOrEqual(10 * MINUTE / m.policy.livenessGranularity + 1);
+    expect(steady.filter((r) => r.scanned === false).length).toBeGreaterThan(steady.length / 2);
+    expect(store.lists).toBe(steady.filter((r) => r.scanned).length);
+
+    const [silent, ...rest] = agents as [TestAgent, ...TestAgent[]];
+    const lastSeen = (await record(m, silent.id))!.lastSeenAt;
+    await run(m, m.policy.agentTimeout + m.policy.livenessGranularity + 2 * m.policy.sweepInterval, { agents: rest });
+    const marks = (await record(m, silent.id))!;
+    expect(marks.status).toBe('unreachable');
+    expect(marks.unreachableAt! - lastSeen).toBeLessThanOrEqual(m.policy.agentTimeout + m.policy.livenessGranularity + m.policy.sweepInterval);
+    for (const a of rest) expect((await record(m, a.id))?.status).toBe('admitted');
+  });
+});
+
 describe('instances share the scans (rule 3)', () => {
   it('eight instances sweeping every interval cost about one scan per interval, not eight', async () => {
     const clock = new FakeClock();
