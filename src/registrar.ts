@@ -8,7 +8,8 @@ import { createTickets } from './registrar/tickets.ts';
 
 export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[] }) {
   const core = createRegistrarCore(deps);
-  return { core, ...agentProtocol(core, createTickets(core, deps.ticketKeys)), ...operatorApi(core), sweep: createSweeper(core) };
+  const tickets = createTickets(core, deps.ticketKeys);
+  return { core, tickets, ...agentProtocol(core, tickets), ...operatorApi(core), sweep: createSweeper(core) };
 }
 
 export type Registrar = ReturnType<typeof createRegistrar>;

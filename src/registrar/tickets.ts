@@ -12,7 +12,7 @@ export const TICKET_KEYS_KEY = 'ticket-keys';
 /** A key signs for this long, then a new one does; the previous one still verifies until the next rotation. */
 export const TICKET_KEY_ROTATION = 30 * 24 * 60 * 60 * 1000;
 
-interface TicketKey {
+export interface TicketKey {
   id: string;
   secret: string;
   createdAt: number;
@@ -29,11 +29,32 @@ function mac(key: TicketKey, claims: string, secretHash: string): Buffer {
   return createHmac('sha256', key.secret).update(`${key.id}.${claims}.${secretHash}`).digest();
 }
 
+/** The id of the key a ticket names, if it is shaped like a ticket. */
+export function ticketKeyId(ticket: string): string | undefined {
+  const parts = ticket.split('.');
+  return parts.length === 3 && parts.every(Boolean) ? parts[0] : undefined;
+}
+
+/** The claims of a genuine ticket, signed by one of these keys for this agent and secret hash. */
+export function verifyTicket(keys: TicketKey[], ticket: string, agentId: string, secretHash: string): TicketClaims | undefined {
+  const id = ticketKeyId(ticket);
+  const key = id === undefined ? undefined : keys.find((k) => k.id === id);
+  if (!key) return undefined;
+  const [, body, signature] = ticket.split('.') as [string, string, string];
+  const expected = mac(key, body, secretHash);
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as TicketClaims;
+  return claims.agentId === agentId ? claims : undefined;
+}
+
 export interface Tickets {
   /** A ticket for these claims, bound to the agent's secret hash; undefined when no key is at hand. */
   issue(claims: TicketClaims, secretHash: string): Promise<string | undefined>;
   /** The claims of a genuine ticket issued to this agent and secret, or undefined. */
   verify(ticket: string, agentId: string, secretHash: string): Promise<TicketClaims | undefined>;
+  /** The keys that verify tickets now (read-only: never creates them), for a front end that answers ticketed heartbeats. */
+  verifyingKeys(): Promise<TicketKey[]>;
 }
 
 /**
@@ -90,18 +111,13 @@ export function createTickets(core: RegistrarCore, configured: string[] = []): T
     },
 
     async verify(ticket, agentId, secretHash) {
-      const parts = ticket.split('.');
-      const [id, body, signature] = parts;
-      if (parts.length !== 3 || !id || !body || !signature) return undefined;
-      let key = (await keys()).find((k) => k.id === id);
-      // A key another instance created or rotated in since this one last looked.
-      key ??= (await keys({ fresh: true })).find((k) => k.id === id);
-      if (!key) return undefined;
-      const expected = mac(key, body, secretHash);
-      const given = Buffer.from(signature, 'base64url');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as TicketClaims;
-      return claims.agentId === agentId ? claims : undefined;
+      const id = ticketKeyId(ticket);
+      if (id === undefined) return undefined;
+      // A key another instance created or rotated in since this one last looked: read them again.
+      const known = (await keys()).some((k) => k.id === id);
+      return verifyTicket(known ? await keys() : await keys({ fresh: true }), ticket, agentId, secretHash);
     },
+
+    verifyingKeys: () => keys(),
   };
 }

@@ -201,6 +201,25 @@ describe('the Worker', () => {
     }
   });
 
+  it('answers a ticketed heartbeat itself, as the object would, and never exposes its internal route', async () => {
+    workerRegistry();
+    const registered = await worker.register('edge-1');
+    expect(registered.status).toBe(201);
+    const { agentId, secret, epoch } = registered.body;
+    const first = await worker.call('POST', `/api/v1/agents/${agentId}/heartbeat`, secret, { epoch });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('registrar-answered-by')).toBeNull(); // no ticket yet: the object answered
+    const again = await worker.call('POST', `/api/v1/agents/${agentId}/heartbeat`, secret, { epoch, ticket: first.body.ticket });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('registrar-answered-by')).toBe('edge');
+    expect(again.body).toEqual(first.body);
+    const forged = await worker.call('POST', `/api/v1/agents/${agentId}/heartbeat`, 'x'.repeat(43), { epoch, ticket: first.body.ticket });
+    expect(forged.status).toBe(401);
+    const internal = await worker.call('GET', '/__registrar/ticket-state');
+    expect(internal.status).toBe(404);
+    expect(JSON.stringify(internal.body)).not.toMatch(/keys|secret/);
+  });
+
   it('answers 404 as JSON for unknown routes', async () => {
     workerRegistry();
     const res = await worker.call('GET', '/nowhere');

@@ -1,0 +1,60 @@
+// What an edge in front of the registry (the Cloudflare Worker before its one Durable Object) can
+// answer without it: a heartbeat whose ticket answers it (DESIGN.md, rule 13 and "Runtimes"). The
+// answer is the master's own, so a client cannot tell who gave it; anything else goes on.
+import type { Policy } from '../registry/index.ts';
+import { instructionsFor, ticketAnswers } from '../registry/index.ts';
+import { type TicketKey, verifyTicket } from '../registrar/tickets.ts';
+import { UUID_PATTERN, hashSecret } from '../secrets.ts';
+import { heartbeatBody } from './schemas.ts';
+
+/** What the edge needs from the registry, at most maxClockSkew old: the epoch and the verifying keys. */
+export interface TicketState {
+  epoch: number;
+  keys: TicketKey[];
+}
+
+const HEARTBEAT_PATH = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/;
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** Names the answers the edge gave, for logs and tests. */
+export const ANSWERED_BY = 'registrar-answered-by';
+
+/**
+ * The master's answer to a heartbeat that a valid ticket answers, or undefined when the registry
+ * must: a body that is not a ticketed heartbeat, a ticket that does not verify or has expired, a
+ * drained report, another epoch, or no state at hand.
+ */
+export async function answerFromTicket(
+  request: Request,
+  state: () => Promise<TicketState | undefined>,
+  policy: Pick<Policy, 'heartbeatInterval' | 'agentTimeout'>,
+  now: () => number,
+): Promise<Response | undefined> {
+  if (request.method !== 'POST') return undefined;
+  const id = HEARTBEAT_PATH.exec(new URL(request.url).pathname)?.[1];
+  const secret = BEARER.exec(request.headers.get('authorization') ?? '')?.[1];
+  if (id === undefined || !UUID_PATTERN.test(id) || secret === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(await request.clone().text());
+  } catch {
+    return undefined;
+  }
+  const hb = heartbeatBody.safeParse(json);
+  if (!hb.success || hb.data.ticket === undefined || hb.data.drained) return undefined;
+  const current = await state();
+  if (!current) return undefined;
+  const claims = verifyTicket(current.keys, hb.data.ticket, id.toLowerCase(), hashSecret(secret));
+  const at = now();
+  if (!claims || !ticketAnswers(claims, hb.data, current.epoch, at)) return undefined;
+  return Response.json(
+    {
+      epoch: current.epoch,
+      heartbeatIntervalSeconds: policy.heartbeatInterval / 1000,
+      agentTimeoutSeconds: policy.agentTimeout / 1000,
+      ...instructionsFor(claims, at),
+      ticket: hb.data.ticket,
+    },
+    { headers: { [ANSWERED_BY]: 'edge' } },
+  );
+}
