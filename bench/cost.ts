@@ -111,12 +111,14 @@ function lambdaDynamo(p: OperationProfile, agents: number): PlatformCost {
 function workersDurableObjects(p: OperationProfile, agents: number): PlatformCost {
   const { workers, durableObjects: d } = prices.cloudflare;
   const m = month(p, agents, 'worker');
-  const perSecond = m.heartbeats / A.secondsPerMonth;
+  // The Worker answers a heartbeat its ticket covers; the others (one store read each) reach the object.
+  const reaching = m.heartbeats * Math.min(1, m.hb.gets);
+  const perSecond = reaching / A.secondsPerMonth;
   const objects = Math.max(1, Math.ceil(perSecond / A.durableObjectRequestsPerSecond));
   const lines = {
     'Worker requests': m.heartbeats * (workers.requestPerMillion / M),
     'Worker CPU': m.heartbeats * p.cpuMsPerHeartbeat * (workers.cpuMsPerMillion / M),
-    'DO requests (heartbeats)': m.heartbeats * (d.requestPerMillion / M),
+    'DO requests (heartbeats)': reaching * (d.requestPerMillion / M),
     'sweep alarms (DO requests)': m.sweeps * (d.requestPerMillion / M),
     'DO duration (always active)': objects * A.secondsPerMonth * d.memoryGb * (d.gbSecondPerMillion / M),
     'heartbeat rows read': m.heartbeats * sqliteRowsRead(m.hb) * (d.sqliteRowsReadPerMillion / M),
@@ -126,7 +128,7 @@ function workersDurableObjects(p: OperationProfile, agents: number): PlatformCos
   };
   const floor = m.floorRequests * (workers.requestPerMillion / M);
   const lease = m.floorRequests * ((workers.requestPerMillion + d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M);
-  const notes = objects > 1 ? [`${fmtMs(perSecond)} heartbeats/s: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`] : [];
+  const notes = objects > 1 ? [`${fmtMs(perSecond)} heartbeats/s reach the object: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`] : [];
   return finish('Workers + Durable Objects', agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
 }
 
