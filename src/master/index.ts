@@ -7,6 +7,7 @@ import type { Log, Registrar } from '../registrar.ts';
 import { agentRoutes } from './agent-routes.ts';
 import { fixedTokens, operatorLabel, type TokenSource, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
+import { mesosRoutes } from './mesos-routes.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import type { Rate } from './rate-limit.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
@@ -48,6 +49,7 @@ export function createMaster(deps: MasterDeps): Hono {
 
   app.use('/api/*', limitBody);
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
+  app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
 
   app.get('/health', async (c) => {
