@@ -48,7 +48,11 @@ export function operatorLabel(c: Context, source: TokenSource): string | undefin
  * tokens are read again, in case they were rotated). Returns its label.
  */
 export async function requireToken(c: Context, source: TokenSource, kind: Kind): Promise<string> {
-  const presented = bearer(c);
+  return verifyToken(source, kind, bearer(c));
+}
+
+/** As requireToken, for a token presented some other way (the dashboard's login form). */
+export async function verifyToken(source: TokenSource, kind: Kind, presented: string): Promise<string> {
   const other = kind === 'join' ? 'operator' : 'join';
   for (const fresh of [false, true]) {
     if (fresh) await source.refresh();

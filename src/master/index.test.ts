@@ -112,8 +112,8 @@ describe('GET /health', () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['GET', '/'],
     ['GET', '/nope'],
+    ['GET', '/agents/x/y'], // beside the dashboard's pages, which answer GET / and /agents
     ['GET', '/api/v2/agents'],
     ['POST', '/health'],
   ])('%s %s is a 404 with the error shape', async (method, path) => {

@@ -12,6 +12,7 @@ import { operatorRoutes } from './operator-routes.ts';
 import type { Rate } from './rate-limit.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 import { StoreUnavailableError } from '../store.ts';
+import { dashboardRoutes } from '../dashboard/index.ts';
 
 export interface MasterDeps {
   registrar: Registrar;
@@ -51,6 +52,7 @@ export function createMaster(deps: MasterDeps): Hono {
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
+  app.route('/', dashboardRoutes(registrar, tokens, log)); // GET /, /agents, /agents/:id, /login; POST /login, /logout, /actions/*
 
   app.get('/health', async (c) => {
     // A store that failed in a way only a restart mends answers reads but not writes: not healthy.
