@@ -12,8 +12,11 @@ import { systemClock, type Clock } from './clock.ts';
 import { ConfigError, SWEEP_SCHEDULE_MS, loadConfig, parseTokens, requireTokens, type Config, type Env } from './config.ts';
 import type { TokenSource, Tokens } from './master/auth.ts';
 import { createMaster } from './master/index.ts';
+import { pinoLog } from './logs.ts';
+import { createMetrics, type Metrics } from './metrics/index.ts';
+import { meteredStore } from './metrics/store.ts';
 import { createRegistrar, type Log, type Registrar, type SweepReport } from './registrar.ts';
-import { firstSweep, jsonLog, refusal, sweepAndLog } from './runtime.ts';
+import { firstSweep, refusal, sweepAndLog } from './runtime.ts';
 import type { Store } from './store.ts';
 
 /** EventBridge's scheduled event; a sweep needs nothing from it but its id, for the log. */
@@ -63,14 +66,14 @@ interface Api {
 type Registry = { registrar: Registrar; config: Config } | { problem: string };
 
 /** The registry this container serves: DynamoDB only, from REGISTRAR_STORE=dynamodb:<table>. */
-function openRegistry(env: Env, log: Log, clock: Clock, store?: Store): Registry {
+function openRegistry(env: Env, log: Log, clock: Clock, metrics: Metrics, store?: Store): Registry {
   try {
     if (!env.REGISTRAR_STORE) throw new ConfigError('REGISTRAR_STORE is required: dynamodb:<table>');
     const config = loadConfig(env, 'lambda');
     if (config.store.kind !== 'dynamodb') {
       throw new ConfigError(`REGISTRAR_STORE: the Lambda functions keep the registry in DynamoDB; use dynamodb:<table>, not ${config.store.kind}`);
     }
-    return { registrar: createRegistrar({ store: store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), clock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) }), config };
+    return { registrar: createRegistrar({ store: meteredStore(store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), 'dynamodb', metrics), clock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) }), config };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { problem: err.message };
@@ -130,12 +133,13 @@ function refusingApi(problem: string): Api {
  */
 export function createLambdaContainer(options: LambdaContainerOptions = {}): LambdaContainer {
   const env = options.env ?? process.env;
-  const log = options.log ?? jsonLog;
+  const log = options.log ?? pinoLog({ level: env.LOG_LEVEL });
+  const metrics = createMetrics();
   const clock = options.clock ?? systemClock;
   let registry: Registry | undefined;
   let api: Api | undefined;
 
-  const open = () => (registry ??= openRegistry(env, log, clock, options.store));
+  const open = () => (registry ??= openRegistry(env, log, clock, metrics, options.store));
 
   /** The API with its tokens, or a refusal, logged once per container (the sweeper needs no tokens). */
   function buildApi(): Api {
@@ -144,7 +148,7 @@ export function createLambdaContainer(options: LambdaContainerOptions = {}): Lam
       if ('problem' in opened) throw new ConfigError(opened.problem);
       const fromSecrets = secretTokens(env, options.readSecret ?? secretsManagerReader(), clock, log);
       const tokens = fromSecrets ?? requireTokens(opened.config);
-      const app = createMaster({ registrar: opened.registrar, tokens, log, registrationRateLimit: opened.config.registrationRateLimit });
+      const app = createMaster({ registrar: opened.registrar, tokens, log, registrationRateLimit: opened.config.registrationRateLimit, metrics });
       const first = firstSweep(opened.registrar, log);
       return {
         app,

@@ -10,8 +10,11 @@ import { systemClock } from './clock.ts';
 import { ConfigError, flagsToEnv, loadConfig, requireTokens, type Config } from './config.ts';
 import { createMaster } from './master/index.ts';
 import { localTokens } from './local-tokens.ts';
+import { pinoLog } from './logs.ts';
+import { createMetrics } from './metrics/index.ts';
+import { meteredStore } from './metrics/store.ts';
 import { createRegistrar, type Log } from './registrar.ts';
-import { jsonLog, startSweeper, sweepAndLog } from './runtime.ts';
+import { startSweeper, sweepAndLog } from './runtime.ts';
 import { openStore } from './stores.ts';
 
 export interface RunningMaster {
@@ -23,11 +26,12 @@ export interface RunningMaster {
 
 const readTls = async (tls: NonNullable<Config['tls']>) => ({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) });
 
-export async function startNodeMaster(config: Config, log: Log = jsonLog): Promise<RunningMaster> {
+export async function startNodeMaster(config: Config, log: Log = pinoLog()): Promise<RunningMaster> {
   const tokens = config.store.kind === 'leveldb' ? await localTokens(config, config.store.path, log) : requireTokens(config);
-  const store = await openStore(config.store, { timeoutMs: config.storeTimeout });
+  const metrics = createMetrics();
+  const store = meteredStore(await openStore(config.store, { timeoutMs: config.storeTimeout }), config.store.kind, metrics);
   const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
-  const app = createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit });
+  const app = createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit, metrics });
 
   // The API answers 503 until a master record exists; the first sweep writes it.
   await sweepAndLog(registrar, log, 'start').catch(() => {});
@@ -96,15 +100,16 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     process.stderr.write(`registrar: ${err.message}\n`);
     process.exit(2);
   }
+  const log = pinoLog({ level: env.LOG_LEVEL });
   let master: RunningMaster;
   try {
-    master = await startNodeMaster(config);
+    master = await startNodeMaster(config, log);
   } catch (err) {
     process.stderr.write(`registrar: cannot start: ${(err as Error).message}\n`);
     process.exit(err instanceof ConfigError ? 2 : 1);
   }
   const shutdown = async (signal: string) => {
-    jsonLog('shutting down', { signal });
+    log('shutting down', { signal });
     await master.stop();
     process.exit(0);
   };

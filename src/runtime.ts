@@ -3,10 +3,13 @@
 // a misconfigured instance answers instead of ever serving an open API.
 import type { Log, Registrar, SweepReport } from './registrar.ts';
 import { NoMasterError } from './registrar.ts';
+import { requestFields } from './request-context.ts';
 
-const line = (message: string, fields?: Record<string, unknown>) => JSON.stringify({ time: new Date().toISOString(), message, ...fields });
+/** A log line: within a request, with its id (the master's request-id middleware). */
+const line = (message: string, fields?: Record<string, unknown>) =>
+  JSON.stringify({ time: new Date().toISOString(), message, ...requestFields(), ...fields });
 
-/** Node and Lambda: one JSON object per line, straight to stdout (Lambda's console would prefix it). */
+/** One JSON object per line, straight to stdout (the CLI's agent; the servers log with pino, logs.ts). */
 export const jsonLog: Log = (message, fields) => {
   process.stdout.write(`${line(message, fields)}\n`);
 };

@@ -9,6 +9,8 @@ import { ConfigError, loadConfig, requireTokens } from './config.ts';
 import { answerFromTicket, type TicketState } from './master/edge-tickets.ts';
 import { refuseEarly } from './master/gate.ts';
 import { createMaster } from './master/index.ts';
+import { createMetrics } from './metrics/index.ts';
+import { meteredStore } from './metrics/store.ts';
 import type { Policy } from './registry/index.ts';
 import { createRegistrar, type Registrar } from './registrar.ts';
 import { consoleJsonLog, firstSweep, refusal, sweepAndLog } from './runtime.ts';
@@ -130,9 +132,10 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     const config = loadConfig(settings, 'worker');
     if (config.store.kind !== 'durable-objects') throw new ConfigError('REGISTRAR_STORE: the Worker keeps the registry in its Durable Object; leave it unset');
     const tokens = requireTokens(config);
-    const store = createDurableObjectStore(ctx.storage);
+    const metrics = createMetrics();
+    const store = meteredStore(createDurableObjectStore(ctx.storage), 'durable-objects', metrics);
     const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
-    return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit }), firstSweep: firstSweep(registrar, log) };
+    return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit, metrics }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     log('registrar is not configured: answering 503 to every request', {

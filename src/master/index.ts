@@ -11,6 +11,9 @@ import { mesosRoutes } from './mesos-routes.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import type { Rate } from './rate-limit.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
+import { createMetrics, type Metrics } from '../metrics/index.ts';
+import { metricsRoutes, requestMetrics } from './metrics.ts';
+import { requestId } from './request-id.ts';
 import { StoreUnavailableError } from '../store.ts';
 import { dashboardRoutes } from '../dashboard/index.ts';
 
@@ -21,6 +24,8 @@ export interface MasterDeps {
   log?: Log;
   /** Registrations per join-token label in this instance; unlimited when absent. */
   registrationRateLimit?: Rate;
+  /** The app's metrics, shared with the entry's store wrapper; a registry of its own when absent. */
+  metrics?: Metrics;
 }
 
 const tooLarge = () => {
@@ -47,8 +52,11 @@ export function createMaster(deps: MasterDeps): Hono {
   const log = deps.log ?? (() => {});
   const { policy, clock } = registrar.core;
   const app = new Hono();
+  const metrics = deps.metrics ?? createMetrics();
 
+  app.use(requestId(), requestMetrics(metrics));
   app.use('/api/*', limitBody);
+  app.route('/metrics', metricsRoutes(registrar, tokens, metrics));
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));

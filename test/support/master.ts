@@ -3,8 +3,9 @@ import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { FakeClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createMaster } from '../../src/master/index.ts';
+import type { Metrics } from '../../src/metrics/index.ts';
 import type { Policy } from '../../src/registry/index.ts';
-import { createRegistrar } from '../../src/registrar.ts';
+import { createRegistrar, type Log } from '../../src/registrar.ts';
 import type { Store } from '../../src/store.ts';
 
 export const JOIN = 'join-token-0123456789';
@@ -14,18 +15,22 @@ export const JOIN_RACK_9 = 'join-token-rack-9-0123456789';
 
 export const defaultPolicy = (): Policy => loadConfig({}).policy;
 
-export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy>; registrationRateLimit?: { count: number; per: number }; ticketKeys?: string[] } = {}) {
+export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Partial<Policy>; registrationRateLimit?: { count: number; per: number }; ticketKeys?: string[]; metrics?: Metrics; log?: Log } = {}) {
   const store = opts.store ?? createMemoryStore();
   const clock = opts.clock ?? new FakeClock();
   const policy = { ...defaultPolicy(), ...opts.policy };
   const logs: { message: string; fields?: Record<string, unknown> }[] = [];
-  const log = (message: string, fields?: Record<string, unknown>) => void logs.push({ message, ...(fields ? { fields } : {}) });
+  const log = (message: string, fields?: Record<string, unknown>) => {
+    logs.push({ message, ...(fields ? { fields } : {}) });
+    opts.log?.(message, fields);
+  };
   const registrar = createRegistrar({ store, clock, policy, log, ...(opts.ticketKeys ? { ticketKeys: opts.ticketKeys } : {}) });
   const app = createMaster({
     registrar,
     tokens: { join: [{ label: 'join', token: JOIN }, { label: 'rack-9', token: JOIN_RACK_9 }], operator: [{ label: 'alice', token: OPERATOR }] },
     log,
     ...(opts.registrationRateLimit ? { registrationRateLimit: opts.registrationRateLimit } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   const call = async (method: string, path: string, o: { token?: string; body?: unknown; raw?: string } = {}) => {
     const headers: Record<string, string> = {};

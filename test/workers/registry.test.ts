@@ -226,4 +226,16 @@ describe('the Worker', () => {
     expect(res.status).toBe(404);
     expect(res.body.error).toBe('not_found');
   });
+
+  it('answers /metrics in Prometheus text, with its store operations and the registry gauges, and a request id', async () => {
+    const { stub, api } = freshRegistry();
+    expect((await api.register('m1')).status).toBe(201);
+    const res = await stub.fetch(new Request(`${ORIGIN}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}`, 'x-request-id': 'scrape-1' } }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('scrape-1');
+    const text = await res.text();
+    expect(text).toContain('registrar_store_operations_total{adapter="durable-objects",operation="commit",result="ok"}');
+    expect(text).toContain('registrar_http_requests_total{method="POST",route="/api/v1/agents",status="201"} 1');
+    expect(text).toContain('registrar_master_record_readable 1');
+  });
 });
