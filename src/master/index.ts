@@ -8,6 +8,7 @@ import { agentRoutes } from './agent-routes.ts';
 import { fixedTokens, operatorLabel, type TokenSource, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { mesosRoutes } from './mesos-routes.ts';
+import { docRoutes } from './openapi-routes.ts';
 import { operatorRoutes } from './operator-routes.ts';
 import type { Rate } from './rate-limit.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
@@ -60,6 +61,7 @@ export function createMaster(deps: MasterDeps): Hono {
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
+  app.route('/', docRoutes()); // GET /openapi.json, /doc
   app.route('/', dashboardRoutes(registrar, tokens, log)); // GET /, /agents, /agents/:id, /login; POST /login, /logout, /actions/*
 
   app.get('/health', async (c) => {
