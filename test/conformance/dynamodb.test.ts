@@ -6,6 +6,8 @@ import { injectWriteFaults } from './dynamodb-faults.ts';
 import { testAdapter, type StoreHandle } from './index.ts';
 
 const service = inject('dynamodb');
+/** DynamoDB Local is a Java process on the same loaded machine; the adapter's own deadline is tested in adapters/dynamodb. */
+const EMULATOR_TIMEOUT_MS = 10_000;
 const tables = new WeakMap<StoreHandle, { client: DynamoDBClient; table: string }>();
 let opened = 0;
 
@@ -24,8 +26,8 @@ testAdapter('dynamodb', {
     const table = `registrar-${++opened}-${randomUUID()}`;
     await createTable(client, table);
     const handle: StoreHandle = {
-      store: createDynamoDbStore({ client, table }),
-      reopen: async () => createDynamoDbStore({ client, table }),
+      store: createDynamoDbStore({ client, table, requestTimeoutMs: EMULATOR_TIMEOUT_MS }),
+      reopen: async () => createDynamoDbStore({ client, table, requestTimeoutMs: EMULATOR_TIMEOUT_MS }),
       faults: injectWriteFaults(client),
       async dispose() {
         await client.send(new DeleteTableCommand({ TableName: table }));

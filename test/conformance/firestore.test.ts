@@ -10,10 +10,17 @@ import { testAdapter, type StoreHandle, type StoreHarness } from './index.ts';
 const service = inject('firestore');
 const project = `registrar-test-${randomUUID().slice(0, 8)}`; // this file's own data on the emulator
 
+/**
+ * The emulator is a Java process on the same loaded machine: a read can stall for seconds while the
+ * suite runs beside other services. The adapter's own deadline is tested below with a server that
+ * never answers; here a generous one keeps a slow emulator from failing a test about something else.
+ */
+const EMULATOR_DEADLINE_MS = 10_000;
+
 function openStore(host: string) {
   const collection = `records-${randomUUID()}`;
   const firestore = emulatorClient(host, project);
-  return { firestore, collection, store: createFirestoreStore({ firestore, collection }), fail: commitFaults(firestore) };
+  return { firestore, collection, store: createFirestoreStore({ firestore, collection, deadlineMs: EMULATOR_DEADLINE_MS }), fail: commitFaults(firestore) };
 }
 
 function emulatorHarness(host: string): StoreHarness {
@@ -27,7 +34,7 @@ function emulatorHarness(host: string): StoreHarness {
       const { firestore, collection, store, fail } = openStore(host);
       const handle: StoreHandle = {
         store,
-        reopen: async () => createFirestoreStore({ firestore: emulatorClient(host, project), collection }),
+        reopen: async () => createFirestoreStore({ firestore: emulatorClient(host, project), collection, deadlineMs: EMULATOR_DEADLINE_MS }),
         faults: fail,
         dispose: () => clearEmulatorProject(host, project),
       };
@@ -121,7 +128,7 @@ describe.skipIf('skip' in service)(`firestore: the SDK's resend of a commit whos
   async function setUp() {
     const host = (service as { host: string }).host;
     const { firestore, collection, store } = openStore(host);
-    const other = createFirestoreStore({ firestore: emulatorClient(host, project), collection });
+    const other = createFirestoreStore({ firestore: emulatorClient(host, project), collection, deadlineMs: EMULATOR_DEADLINE_MS });
     stores.push(store, other);
     const resend = lostFirstAnswer(firestore);
     const seeded = await store.commit([{ key: 'master', expect: 'absent', put: { epoch: 1 } }, { key: 'agents/a', expect: 'absent', put: 'seeded' }]);
