@@ -33,6 +33,8 @@ export default defineConfig({
           name: 'infra',
           include: ['infra/**/*.test.ts'],
           testTimeout: 120_000,
+          // Synthesizing the stack takes a few seconds alone and much longer on a loaded machine.
+          hookTimeout: 120_000,
         },
       },
       {
