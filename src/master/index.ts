@@ -7,6 +7,7 @@ import type { Log, Registrar } from '../registrar.ts';
 import { agentRoutes } from './agent-routes.ts';
 import { fixedTokens, operatorLabel, type TokenSource, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
+import { eventRoutes } from './events-routes.ts';
 import { mesosRoutes } from './mesos-routes.ts';
 import { docRoutes } from './openapi-routes.ts';
 import { operatorRoutes } from './operator-routes.ts';
@@ -59,6 +60,7 @@ export function createMaster(deps: MasterDeps): Hono {
   app.use('/api/*', limitBody);
   app.route('/metrics', metricsRoutes(registrar, tokens, metrics));
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
+  app.route('/api/v1/events', eventRoutes(registrar, tokens)); // Server-Sent Events from the event log
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
   app.route('/', docRoutes()); // GET /openapi.json, /doc

@@ -5,7 +5,8 @@
 import type { Clock } from '../clock.ts';
 import { isRefusal, type AgentEvent, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
 import { systemEntropy, type Entropy } from '../secrets.ts';
-import { ConflictError, StoreUnavailableError, listAll, type Item, type Store, type Version, type Write } from '../store.ts';
+import { ConflictError, StoreUnavailableError, isPut, listAll, type Item, type Store, type Version, type Write } from '../store.ts';
+import { agentEvents, appendedEvents, eventWrites, newestEvent, restampEvents, stampAfter } from './events.ts';
 
 export const MASTER_KEY = 'master';
 export const AGENT_PREFIX = 'agents/';
@@ -136,13 +137,19 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
       const own: Write = next
         ? { key, expect: item?.version ?? 'absent', put: next }
         : { key, expect: item?.version ?? 'any', delete: true };
+      // Another agent written in the same commit (a replaced machine's older agent) adds its newest event.
+      const others = extra.flatMap((w) => (w.key.startsWith(AGENT_PREFIX) && isPut(w) ? [{ id: w.key.slice(AGENT_PREFIX.length), record: w.put as AgentRecord }] : []));
       const written = (version?: Version) => {
         logEvents(id, item?.value.events ?? [], next?.events ?? []);
-        for (const w of extra) if (w.key.startsWith(AGENT_PREFIX) && 'put' in w) logEvents(w.key.slice(AGENT_PREFIX.length), [], (w.put as AgentRecord).events.slice(-1));
+        for (const o of others) logEvents(o.id, [], o.record.events.slice(-1));
         return { record: next, written: true, ...(version ? { version } : {}) };
       };
+      // The change's events go to the event log in the same commit; each attempt is stamped as it is sent.
+      const now = clock.now();
+      const events = [...agentEvents(id, item?.value, next, now), ...others.flatMap((o) => newestEvent(o.id, o.record))];
+      const writes = [own, ...extra, ...eventWrites(events, now, requestId)];
       try {
-        const versions = await withRetry(() => store.commit([own, ...extra]));
+        const versions = await withRetry(() => store.commit(restampEvents(writes, stampAfter(clock.now(), item?.value.events.at(-1)?.at))));
         return written(versions[key]);
       } catch (err) {
         if (err instanceof ConflictError) continue;
@@ -159,9 +166,7 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
 
   /** Every event a write added to an agent's record also goes to the log (DESIGN.md, operator API). */
   function logEvents(agentId: string, before: AgentEvent[], after: AgentEvent[]): void {
-    const last = before.at(-1);
-    const from = last ? after.findLastIndex((e) => JSON.stringify(e) === JSON.stringify(last)) + 1 : 0;
-    for (const e of after.slice(from)) log(`agent ${e.type}`, { agentId, at: e.at, by: e.by, ...(e.reason ? { reason: e.reason } : {}) });
+    for (const e of appendedEvents(before, after)) log(`agent ${e.type}`, { agentId, at: e.at, by: e.by, ...(e.reason ? { reason: e.reason } : {}) });
   }
 
   /** Every item under a prefix, each page read with the same retries. */

@@ -6,6 +6,7 @@ import {
 } from '../registry/index.ts';
 import { ConflictError } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
+import { EVENT_PREFIX, eventWrites, eventsBetween, recoveryEvents, restampEvents, type LoggedEvent, type RegistryEvent } from './events.ts';
 
 /** What operators see of an agent: never its secret hash, nor the registrar's bookkeeping. */
 export type AgentView = Omit<AgentRecord, 'secretHash' | 'lastRequestId'>;
@@ -122,8 +123,9 @@ export function operatorApi(core: RegistrarCore) {
         const now = clock.now();
         const released = releaseHold(item.value, now, actor);
         if (isRefusal(released)) throw new RefusedError(released); // it cleared by itself meanwhile
+        const events = eventWrites(recoveryEvents(item.value, released, now), now, `release-${released.epoch}`);
         try {
-          await core.withRetry(() => core.store.commit([{ key: MASTER_KEY, expect: item.version, put: released }]));
+          await core.withRetry(() => core.store.commit(restampEvents([{ key: MASTER_KEY, expect: item.version, put: released }, ...events], clock.now())));
         } catch (err) {
           if (err instanceof ConflictError) continue;
           throw err;
@@ -135,9 +137,15 @@ export function operatorApi(core: RegistrarCore) {
       throw new RefusedError(refuse('conflict', 'the master record kept changing; try again'));
     },
 
-    /** Every record, for backup and inspection, without secret hashes. */
+    /** The event log's events stamped in [from, to) after the id `after`, in id order (docs/design.md, "Events"). */
+    async *events(from: number, to: number, after = ''): AsyncGenerator<LoggedEvent> {
+      for await (const { id, event } of eventsBetween((prefix) => core.scan<RegistryEvent>(prefix), from, to, after)) yield { id, event };
+    },
+
+    /** Every record, for backup and inspection, without secret hashes (nor the event log: not the registry's state). */
     async *exportRegistry(): AsyncGenerator<{ key: string; version: string; value: unknown }> {
       for await (const item of core.scan<unknown>('')) {
+        if (item.key.startsWith(EVENT_PREFIX)) continue;
         const value = item.key.startsWith(AGENT_PREFIX) ? agentView(item.value as AgentRecord) : item.value;
         yield { key: item.key, version: item.version, value };
       }

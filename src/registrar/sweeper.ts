@@ -7,6 +7,7 @@ import {
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, TOMBSTONE_PREFIX, agentKey, tombstoneKey, type RegistrarCore } from './core.ts';
+import { EVENT_PREFIX, EVENT_RETENTION, eventWrites, eventsBetween, expiredBlocks, newestEvent, recoveryEvents, restampEvents, type RegistryEvent } from './events.ts';
 
 /** What is left of a pruned agent: its id is never admitted again. */
 interface Tombstone {
@@ -56,7 +57,7 @@ export function createSweeper(core: RegistrarCore) {
       for (let writes = 0; take < pending.length && writes + pending[take]!.length <= fit; take++) writes += pending[take]!.length;
       const chunk = pending.slice(0, Math.max(1, take));
       try {
-        await core.withRetry(() => store.commit([check, ...chunk.flat()]));
+        await core.withRetry(() => store.commit(restampEvents([check, ...chunk.flat()], clock.now())));
       } catch (err) {
         if (err instanceof StoreLimitError && chunk.length === 1) {
           // A record too large to write even alone: skip it rather than stop the sweep.
@@ -99,9 +100,12 @@ export function createSweeper(core: RegistrarCore) {
     }
     const plan = scanned ? planSweep(masterItem?.value, agents, now, policy) : planRenewal(masterItem.value, now, policy);
     let fence: Version;
+    // Recovery's transitions go to the event log with the master write that makes them (a sweep of
+    // the same epoch writing them in the same millisecond would have lost the race for master anyway).
+    const events = eventWrites(recoveryEvents(masterItem?.value, plan.master, now), now, `sweep-${plan.master.epoch}`);
     try {
       const written = await core.withRetry(() =>
-        store.commit([{ key: MASTER_KEY, expect: masterItem?.version ?? 'absent', put: plan.master }]),
+        store.commit(restampEvents([{ key: MASTER_KEY, expect: masterItem?.version ?? 'absent', put: plan.master }, ...events], clock.now())),
       );
       fence = written[MASTER_KEY]!;
       core.rememberMaster({ key: MASTER_KEY, value: plan.master, version: fence });
@@ -135,7 +139,22 @@ export function createSweeper(core: RegistrarCore) {
     const expired = pruned.done.length > 0 ? await expiredTombstones(now) : [];
     const cleared = await fenced(expired.map((t) => [{ key: t.key, expect: t.version, delete: true as const }]), fence, plan.master);
     if (cleared.done.length > 0) log('pruned tombstones', { count: cleared.done.length });
-    return cleared.stopped ? { ...report, outcome: cleared.stopped } : report;
+    if (cleared.stopped) return { ...report, outcome: cleared.stopped };
+
+    // Events expire an hour after they were written, a block of the log at a time: the scanning sweep
+    // whose stretch since the previous one (`countsAt`) reaches a block's end an hour ago deletes that
+    // block. Most sweeps read nothing of the log; one in a block's length lists it once.
+    if (!scanned || !masterItem) return report;
+    const since = masterItem.value.countsAt ?? masterItem.value.lastSweepAt;
+    const old: Write[][] = [];
+    for (const [from, to] of expiredBlocks(since - EVENT_RETENTION, now - EVENT_RETENTION)) {
+      for await (const e of eventsBetween((prefix) => core.scan<RegistryEvent>(prefix), from, to)) {
+        old.push([{ key: `${EVENT_PREFIX}${e.id}`, expect: e.version, delete: true }]);
+      }
+    }
+    const expiredEvents = await fenced(old, fence, plan.master);
+    if (expiredEvents.done.length > 0) log('pruned events', { count: expiredEvents.done.length });
+    return expiredEvents.stopped ? { ...report, outcome: expiredEvents.stopped } : report;
   };
 
   /**
@@ -151,7 +170,9 @@ export function createSweeper(core: RegistrarCore) {
       const groups = batch.flatMap((mark, n) => {
         const item = items[n];
         if (!item || item.version !== versions.get(mark.id)) return [];
-        return [[{ key: agentKey(mark.id), expect: item.version, put: { ...applyMark(item.value, mark, now), lastRequestId: requestId } }]];
+        const marked = { ...applyMark(item.value, mark, now), lastRequestId: requestId };
+        // Its event goes in the same commit, stamped when the commit is sent (a tag per agent: one mark each).
+        return [[{ key: agentKey(mark.id), expect: item.version, put: marked }, ...eventWrites(newestEvent(mark.id, marked), now, `${requestId}-${mark.id}`)]];
       });
       const result = await fenced(groups, fence, master);
       const reasons = new Map(batch.map((m) => [m.id, m.reason]));
