@@ -16,8 +16,8 @@ import { MAX_BODY_BYTES } from './schemas.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { metricsRoutes, requestMetrics } from './metrics.ts';
 import { requestId } from './request-id.ts';
-import { StoreUnavailableError } from '../store.ts';
 import { dashboardRoutes } from '../dashboard/index.ts';
+import { StoreUnavailableError } from '../store.ts';
 
 export interface MasterDeps {
   registrar: Registrar;

@@ -7,6 +7,7 @@ import { heldMaster, registerAgent, servingMaster } from '../../test/support/mas
 import { OPERATOR, testMaster } from '../../test/support/master.ts';
 import { DOC_ASSETS } from './openapi-assets.ts';
 import { docRoutes } from './openapi-routes.ts';
+import { registryEventShape } from './openapi-events.ts';
 import { legacySlavesShape, mesosResponseShape } from './openapi-mesos.ts';
 import * as shapes from './openapi-shapes.ts';
 
@@ -145,6 +146,17 @@ describe('answers have the documented shapes', () => {
     shapes.errorShape.parse((await m.call('POST', '/api/v1', { token: OPERATOR, body: { type: 'GET_FRAMEWORKS' } })).body);
   });
 
+  it('for the event stream', async () => {
+    const m = await servingMaster();
+    const since = m.clock.now();
+    await registerAgent(m);
+    m.clock.advance(60_000); // past the settle time: the event is readable
+    const res = await m.app.request(`/api/v1/events?since=${since}&timeoutSeconds=0`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = [...(await res.text()).matchAll(/^data: (.*)$/gm)].map(([, data]) => registryEventShape.parse(JSON.parse(data!)));
+    expect(events.map((e) => e.type)).toContain('AGENT_ADDED');
+  });
 });
 
 describe('GET /doc', () => {

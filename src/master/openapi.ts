@@ -7,6 +7,7 @@ import { SESSION_COOKIE } from '../dashboard/session.ts';
 import { UUID_PATTERN } from '../secrets.ts';
 import { DOC_ASSETS } from './openapi-assets.ts';
 import { DASHBOARD_OPERATIONS } from './openapi-dashboard.ts';
+import { EVENT_OPERATIONS, EVENT_RESPONSES } from './openapi-events.ts';
 import { MESOS_OPERATIONS, MESOS_REQUESTS, MESOS_RESPONSES } from './openapi-mesos.ts';
 import { ERROR_STATUSES, OPERATIONS, type ErrorStatus, type Operation, type Security } from './openapi-operations.ts';
 import * as shapes from './openapi-shapes.ts';
@@ -37,9 +38,10 @@ const RESPONSES: Record<string, z.ZodType> = {
   Release: shapes.releaseShape,
   Health: shapes.healthShape,
   ...MESOS_RESPONSES,
+  ...EVENT_RESPONSES,
 };
 
-const ALL_OPERATIONS: Record<string, Operation> = { ...OPERATIONS, ...MESOS_OPERATIONS, ...DASHBOARD_OPERATIONS };
+const ALL_OPERATIONS: Record<string, Operation> = { ...OPERATIONS, ...EVENT_OPERATIONS, ...MESOS_OPERATIONS, ...DASHBOARD_OPERATIONS };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
