@@ -517,6 +517,18 @@ describe('GET /api/v1/registry', () => {
     expect(records.find((r) => r.key === 'master').value).toMatchObject({ epoch: 1 });
   });
 
+  it('never exports the ticket signing keys', async () => {
+    const m = await servingMaster();
+    const a = await registerAgent(m);
+    m.clock.advance(m.policy.heartbeatInterval);
+    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch })).body.ticket).toEqual(expect.any(String));
+    expect(await m.store.get('ticket-keys')).toBeDefined();
+    const exported = await m.call('GET', '/api/v1/registry', { token: OPERATOR });
+    expect(exported.status).toBe(200);
+    expect(JSON.stringify(exported.body)).toContain(`agents/${a.id}`);
+    expect(JSON.stringify(exported.body)).not.toContain('ticket-keys');
+  });
+
   it('ends with {"end":true,"count":0}-style totals even when empty of agents', async () => {
     const m = await servingMaster();
     const res = await m.app.request('/api/v1/registry', { headers: { authorization: `Bearer ${OPERATOR}` } });

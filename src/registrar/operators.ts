@@ -6,6 +6,7 @@ import {
 } from '../registry/index.ts';
 import { ConflictError } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
+import { TICKET_KEYS_KEY } from './tickets.ts';
 import { EVENT_PREFIX, eventWrites, eventsBetween, recoveryEvents, restampEvents, type LoggedEvent, type RegistryEvent } from './events.ts';
 
 /** What operators see of an agent: never its secret hash, nor the registrar's bookkeeping. */
@@ -145,7 +146,9 @@ export function operatorApi(core: RegistrarCore) {
     /** Every record, for backup and inspection, without secret hashes (nor the event log: not the registry's state). */
     async *exportRegistry(): AsyncGenerator<{ key: string; version: string; value: unknown }> {
       for await (const item of core.scan<unknown>('')) {
-        if (item.key.startsWith(EVENT_PREFIX)) continue;
+        // The event log is streamed, not backed up; ticket signing keys never leave the registry (a
+        // restored registry makes new ones, and tickets signed before fall back to a store read).
+        if (item.key.startsWith(EVENT_PREFIX) || item.key === TICKET_KEYS_KEY) continue;
         const value = item.key.startsWith(AGENT_PREFIX) ? agentView(item.value as AgentRecord) : item.value;
         yield { key: item.key, version: item.version, value };
       }
