@@ -21,7 +21,7 @@ describe('chaos: many stateless masters, faults, a history checker', () => {
   it.each([
     ['memory', 101, 30_000, 300, '10m', 'node', 0.4],
     ['leveldb', 102, 12_000, 150, '2m', 'node', 0.4],
-    ['memory', 103, 20_000, 200, '10m', 'lambda', 0.1],
+    ['memory', 105, 20_000, 200, '10m', 'lambda', 0.1],
   ] as const)('%s (seed %i): %i requests of %i agents through 8 masters break no promise (window %s, %s timings)', async (kind, seed, ops, agents, window, runtime, failoversPerMinute) => {
     const dir = kind === 'leveldb' ? await mkdtemp(join(tmpdir(), 'registrar-chaos-')) : undefined;
     const store = dir ? await createLevelDbStore({ location: dir }) : createMemoryStore();
