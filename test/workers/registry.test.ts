@@ -238,4 +238,33 @@ describe('the Worker', () => {
     expect(text).toContain('registrar_http_requests_total{method="POST",route="/api/v1/agents",status="201"} 1');
     expect(text).toContain('registrar_master_record_readable 1');
   });
+
+  it('serves the operator endpoints of issue 14 inside workerd: events, the Mesos-compatible API, the OpenAPI document and the dashboard', async () => {
+    const { stub, api } = freshRegistry();
+    const registered = await api.register('w1');
+    expect(registered.status).toBe(201);
+    const get = (path: string, headers: Record<string, string> = { authorization: `Bearer ${OPERATOR}` }) =>
+      stub.fetch(new Request(`${ORIGIN}${path}`, { headers, redirect: 'manual' }));
+    // The event log's backlog, as a stream that ends at once.
+    const events = await get('/api/v1/events?since=0&timeoutSeconds=0');
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    await events.text();
+    const mesos = await stub.fetch(new Request(`${ORIGIN}/api/v1`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'GET_AGENTS' }) }));
+    expect(mesos.status).toBe(200);
+    expect(JSON.stringify(await mesos.json())).toContain(registered.body.agentId);
+    const openapi = await get('/openapi.json', {});
+    expect(openapi.status).toBe(200);
+    expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
+    const dashboard = await get('/', {});
+    expect(dashboard.status).toBe(303);
+    const login = await stub.fetch(
+      new Request(`${ORIGIN}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN }, body: `token=${OPERATOR}` }),
+    );
+    const cookie = login.headers.get('set-cookie')?.split(';')[0];
+    expect(cookie).toBeTruthy();
+    const page = await get('/agents', { cookie: cookie! });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('w1');
+  });
 });
