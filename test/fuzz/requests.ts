@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 32 * 1024;
 
 export const ENDPOINTS = [
   'register', 'reregister', 'heartbeat', 'leave', 'list', 'get', 'gone', 'drain', 'deactivate', 'reactivate',
-  'master', 'release', 'registry', 'health', 'odd',
+  'master', 'release', 'registry', 'health', 'mesos', 'slaves', 'events', 'metrics', 'odd',
 ] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
@@ -30,6 +30,10 @@ const NEED: Record<Endpoint, Need> = {
   release: 'operator',
   registry: 'operator',
   health: 'anyone',
+  mesos: 'operator',
+  slaves: 'operator',
+  events: 'operator',
+  metrics: 'operator',
   odd: 'unknown',
 };
 
@@ -323,6 +327,15 @@ const ticket = fc.oneof(
 );
 const heartbeatValid = fc.record({ epoch, ticket, drained: fc.boolean() }, { requiredKeys: ['epoch'] }) as fc.Arbitrary<Record<string, unknown>>;
 const actionValid = fc.record({ reason }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+/** The Mesos v1 operator API's calls (POST /api/v1): the supported ones about real or odd agents, and others. */
+const mesosAgent = fc.oneof(agentIndex.map((i) => ({ value: new Ref('id', i) })), fc.record({ value: text(0, 40) }), fc.constant({}));
+const mesosValid = fc.oneof(
+  fc.constantFrom('GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'GET_FRAMEWORKS', 'SUBSCRIBE', '', 'get_agents').map((type) => ({ type })),
+  mesosAgent.map((agent_id) => ({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id } })),
+  fc.tuple(fc.constantFrom('DEACTIVATE_AGENT', 'REACTIVATE_AGENT'), mesosAgent).map(([type, agent_id]) => ({ type, [type.toLowerCase()]: { agent_id } })),
+  fc.tuple(mesosAgent, fc.option(fc.oneof(fc.record({ nanoseconds: fc.oneof(fc.nat(), fc.constant(-1), fc.constant('1e18')) }), fc.record({ seconds: fc.integer() })), { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }))
+    .map(([agent_id, max_grace_period, mark_gone]) => ({ type: 'DRAIN_AGENT', drain_agent: { agent_id, ...(max_grace_period ? { max_grace_period } : {}), ...(mark_gone === undefined ? {} : { mark_gone }) } })),
+) as fc.Arbitrary<Record<string, unknown>>;
 const drainValid = fc.record(
   {
     reason,
@@ -361,6 +374,9 @@ const queryValues: Record<string, fc.Arbitrary<QueryValue>> = {
   ),
   drain: fc.oneof(fc.constantFrom('draining', 'drained', 'none', 'x', ''), text(0, 6)),
   pending: fc.oneof(fc.constantFrom('true', 'false', '1', 'yes', ''), text(0, 6)),
+  // The event stream's position and the legacy endpoint's filter.
+  since: fc.oneof(fc.constantFrom('0', '1767225600000', '000000000000000-x-0', '-1', '', '9'.repeat(40)), fc.nat().map(String), text(0, 20)),
+  slave_id: fc.oneof(agentIndex.map((i) => new Ref('id', i)), text(0, 20)),
   cursor: fc.oneof(
     { weight: 3, arbitrary: fc.nat({ max: 20 }).map((i) => new Ref('cursor', i)) },
     {
@@ -426,7 +442,7 @@ const oddSegments: fc.Arbitrary<(string | Ref)[]> = fc.oneof(
 
 const ENDPOINT_WEIGHTS: Record<Endpoint, number> = {
   register: 5, reregister: 4, heartbeat: 5, leave: 2, list: 5, get: 2, gone: 2, drain: 2, deactivate: 2, reactivate: 2,
-  master: 2, release: 2, registry: 2, health: 2, odd: 4,
+  master: 2, release: 2, registry: 2, health: 2, mesos: 4, slaves: 2, events: 2, metrics: 2, odd: 4,
 };
 const VALID_BODY: Partial<Record<Endpoint, fc.Arbitrary<Record<string, unknown>>>> = {
   register: registerValid,
@@ -438,7 +454,8 @@ const VALID_BODY: Partial<Record<Endpoint, fc.Arbitrary<Record<string, unknown>>
   deactivate: actionValid,
   reactivate: actionValid,
   release: releaseValid,
-  odd: fc.oneof(registerValid, heartbeatValid, actionValid),
+  mesos: mesosValid,
+  odd: fc.oneof(registerValid, heartbeatValid, actionValid, mesosValid),
 };
 
 function specFor(endpoint: Endpoint): fc.Arbitrary<RequestSpec> {
@@ -454,7 +471,7 @@ function specFor(endpoint: Endpoint): fc.Arbitrary<RequestSpec> {
     target: targetArb,
     token: tokenArb,
     body,
-    query: endpoint === 'list' ? queryArb : endpoint === 'health' ? fc.oneof(fc.constant<QueryParam[]>([]), queryArb) : fc.constant<QueryParam[]>([]),
+    query: endpoint === 'list' ? queryArb : ['health', 'slaves', 'events'].includes(endpoint) ? fc.oneof(fc.constant<QueryParam[]>([]), queryArb) : fc.constant<QueryParam[]>([]),
     contentType: fc.option(fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''), { nil: undefined }),
     contentLength: fc.boolean(),
     method: endpoint === 'odd' ? oddMethod : fc.constant(''),
@@ -694,6 +711,21 @@ export function concrete(w: World, spec: RequestSpec): Concrete {
       break;
     case 'health':
       [method, path] = ['GET', `/health${queryString(w, spec.query)}`];
+      break;
+    case 'mesos':
+      [method, path] = ['POST', '/api/v1'];
+      break;
+    case 'slaves':
+      [method, path] = ['GET', `/master/slaves${queryString(w, spec.query)}`];
+      break;
+    case 'events': {
+      // The backlog only (a stream that ends at once), after odd positions.
+      const q = queryString(w, spec.query);
+      [method, path] = ['GET', `/api/v1/events${q ? `${q}&` : '?'}timeoutSeconds=0`];
+      break;
+    }
+    case 'metrics':
+      [method, path] = ['GET', '/metrics'];
       break;
     case 'odd':
       method = spec.method;
