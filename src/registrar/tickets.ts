@@ -114,8 +114,8 @@ export function createTickets(core: RegistrarCore, configured: string[] = []): T
       const id = ticketKeyId(ticket);
       if (id === undefined) return undefined;
       // A key another instance created or rotated in since this one last looked: read them again.
-      const known = (await keys()).some((k) => k.id === id);
-      return verifyTicket(known ? await keys() : await keys({ fresh: true }), ticket, agentId, secretHash);
+      const cached = await keys();
+      return verifyTicket(cached.some((k) => k.id === id) ? cached : await keys({ fresh: true }), ticket, agentId, secretHash);
     },
 
     verifyingKeys: () => keys(),
