@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { createMaster } from '../src/master/index.ts';
 import { createRegistrar } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
+import { meter } from '../src/cli/table.ts';
 
 export const JOIN = 'bench-join-token-0123456789';
 export const OPERATOR = 'bench-operator-token-0123456789';
@@ -66,9 +67,8 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   let last = -Infinity;
   const draw = (fraction: number, end: string) => {
     const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
-    const filled = Math.round(f * width);
     const seconds = Math.round((performance.now() - started) / 1000);
-    stream.write(`${stream.isTTY ? '\r' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${label}  ${seconds} s${end}`);
+    stream.write(`${stream.isTTY ? '\r' : ''}${meter(f, width)} ${String(Math.round(f * 100)).padStart(3)}%  ${label}  ${seconds} s${end}`);
   };
   return {
     update(fraction: number) {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, parseDuration } from '../config.ts';
 import { CommandError, masterUrl, parseFlags, UsageError, type Env, type Io, type Output } from './io.ts';
-import { table } from './table.ts';
+import { meter, table } from './table.ts';
 
 export interface SimulationSummary {
   agents: number;
@@ -39,8 +39,7 @@ function progress(out: Output, total: number, status: () => string) {
   const width = 24;
   const every = out.isTTY ? 200 : 5_000;
   const draw = (fraction: number, end: string) => {
-    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
-    out.write(`${out.isTTY ? '\r\x1b[K' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${status()}${end}`);
+    out.write(`${out.isTTY ? '\r\x1b[K' : ''}${meter(fraction, width)} ${String(Math.round(fraction * 100)).padStart(3)}%  ${status()}${end}`);
   };
   const started = Date.now();
   const timer = setInterval(() => draw((Date.now() - started) / total, out.isTTY ? '' : '\n'), every);

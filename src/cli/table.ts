@@ -10,6 +10,12 @@ export function table(head: string[], rows: (string | number)[][]): string {
   return `${cells.map(line).join('\n')}\n`;
 }
 
+/** `[#####.....]`: a fraction (clamped to 0..1) as a bar `width` characters wide, for progress on stderr. */
+export function meter(fraction: number, width: number): string {
+  const filled = Math.round(Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
 /** "label  value" lines, labels padded to the longest. */
 export function fields(pairs: [string, string | number][]): string {
   const width = Math.max(...pairs.map(([label]) => label.length));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLevelDbStore } from '../../adapters/leveldb/index.ts';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
+import { meter } from '../../src/cli/table.ts';
 import type { Store } from '../../src/store.ts';
 import { defaultPolicy } from '../support/master.ts';
 import { checkHistory } from './checker.ts';
@@ -76,11 +77,7 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
   }
 }
 
-const bar = (done: number) => {
-  const width = 40;
-  const filled = Math.min(width, Math.round((done / ops) * width));
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${ops} requests`);
-};
+const bar = (done: number) => process.stderr.write(`\r${meter(done / ops, 40)} ${done}/${ops} requests`);
 
 const { store, stop } = await open(values.store!);
 const started = Date.now();
