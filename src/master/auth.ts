@@ -21,11 +21,13 @@ export interface TokenSource {
 
 export const fixedTokens = (tokens: Tokens): TokenSource => ({ current: () => tokens, refresh: async () => {} });
 
+/** The credential of an `Authorization: Bearer …` header, or undefined: one rule for the master and the edge. */
+export const bearerToken = (header: string | null | undefined): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+
 export function bearer(c: Context): string {
-  const header = c.req.header('authorization') ?? '';
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw new ApiError(401, 'unauthorized', 'missing bearer credentials');
-  return m[1]!;
+  const token = bearerToken(c.req.header('authorization'));
+  if (token === undefined) throw new ApiError(401, 'unauthorized', 'missing bearer credentials');
+  return token;
 }
 
 /** The label of the matching token, checking every token so timing tells nothing. */
@@ -39,8 +41,8 @@ export type Kind = 'join' | 'operator';
 
 /** The operator token's label when the request presents one, without refusing anything. */
 export function operatorLabel(c: Context, source: TokenSource): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-  return m ? labelOf(source.current().operator, m[1]!) : undefined;
+  const token = bearerToken(c.req.header('authorization'));
+  return token === undefined ? undefined : labelOf(source.current().operator, token);
 }
 
 /**

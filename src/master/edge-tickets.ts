@@ -5,6 +5,7 @@ import type { Policy } from '../registry/index.ts';
 import { instructionsFor, ticketAnswers } from '../registry/index.ts';
 import { type TicketKey, verifyTicket } from '../registrar/tickets.ts';
 import { UUID_PATTERN, hashSecret } from '../secrets.ts';
+import { bearerToken } from './auth.ts';
 import { heartbeatBody } from './schemas.ts';
 
 /** What the edge needs from the registry, at most maxClockSkew old: the epoch and the verifying keys. */
@@ -14,7 +15,6 @@ export interface TicketState {
 }
 
 const HEARTBEAT_PATH = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/;
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** Names the answers the edge gave, for logs and tests. */
 export const ANSWERED_BY = 'registrar-answered-by';
@@ -32,7 +32,7 @@ export async function answerFromTicket(
 ): Promise<Response | undefined> {
   if (request.method !== 'POST') return undefined;
   const id = HEARTBEAT_PATH.exec(new URL(request.url).pathname)?.[1];
-  const secret = BEARER.exec(request.headers.get('authorization') ?? '')?.[1];
+  const secret = bearerToken(request.headers.get('authorization'));
   if (id === undefined || !UUID_PATTERN.test(id) || secret === undefined) return undefined;
   let json: unknown;
   try {
