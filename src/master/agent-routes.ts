@@ -1,6 +1,6 @@
 // The agent protocol over HTTP (DESIGN.md, "HTTP API", Agents).
 import { Hono } from 'hono';
-import type { AgentInfo } from '../registry/index.ts';
+import type { AgentInfo, Instructions, Policy } from '../registry/index.ts';
 import type { Registrar } from '../registrar.ts';
 import { agentSecret, requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
@@ -28,13 +28,24 @@ function boundedInfo(b: InfoFields): AgentInfo {
   return info;
 }
 
+/** The timings every answer to an agent carries. */
+const timingsOf = (policy: Pick<Policy, 'heartbeatInterval' | 'agentTimeout'>) => ({
+  heartbeatIntervalSeconds: policy.heartbeatInterval / 1000,
+  agentTimeoutSeconds: policy.agentTimeout / 1000,
+});
+
+/** The answer to an accepted heartbeat, whoever gives it (the master, or an edge from the ticket). */
+export const heartbeatAnswer = (policy: Pick<Policy, 'heartbeatInterval' | 'agentTimeout'>, a: { epoch: number; instructions: Instructions; ticket?: string | undefined }) => ({
+  epoch: a.epoch,
+  ...timingsOf(policy),
+  ...a.instructions,
+  ...(a.ticket ? { ticket: a.ticket } : {}),
+});
+
 export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrationRate?: Rate) {
   const { policy } = registrar.core;
   const limiter = registrationRate && rateLimiter(registrationRate, registrar.core.clock);
-  const timings = {
-    heartbeatIntervalSeconds: policy.heartbeatInterval / 1000,
-    agentTimeoutSeconds: policy.agentTimeout / 1000,
-  };
+  const timings = timingsOf(policy);
   const app = new Hono();
 
   app.post('/', async (c) => {
@@ -70,12 +81,12 @@ export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrat
     const secret = agentSecret(c, tokens);
     const id = agentIdParam(c);
     const b = await body(c, heartbeatBody);
-    const { epoch, instructions, ticket } = await registrar.heartbeat(id, secret, {
+    const answer = await registrar.heartbeat(id, secret, {
       epoch: b.epoch,
       ...(b.drained ? { drained: true } : {}),
       ...(b.ticket ? { ticket: b.ticket } : {}),
     });
-    return c.json({ epoch, ...timings, ...instructions, ...(ticket ? { ticket } : {}) });
+    return c.json(heartbeatAnswer(policy, answer));
   });
 
   app.delete('/:agentId', async (c) => {

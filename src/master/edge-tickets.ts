@@ -5,6 +5,7 @@ import type { Policy } from '../registry/index.ts';
 import { instructionsFor, ticketAnswers } from '../registry/index.ts';
 import { type TicketKey, verifyTicket } from '../registrar/tickets.ts';
 import { UUID_PATTERN, hashSecret } from '../secrets.ts';
+import { heartbeatAnswer } from './agent-routes.ts';
 import { bearerToken } from './auth.ts';
 import { heartbeatBody } from './schemas.ts';
 
@@ -47,14 +48,6 @@ export async function answerFromTicket(
   const claims = verifyTicket(current.keys, hb.data.ticket, id.toLowerCase(), hashSecret(secret));
   const at = now();
   if (!claims || !ticketAnswers(claims, hb.data, current.epoch, at)) return undefined;
-  return Response.json(
-    {
-      epoch: current.epoch,
-      heartbeatIntervalSeconds: policy.heartbeatInterval / 1000,
-      agentTimeoutSeconds: policy.agentTimeout / 1000,
-      ...instructionsFor(claims, at),
-      ticket: hb.data.ticket,
-    },
-    { headers: { [ANSWERED_BY]: 'edge' } },
-  );
+  const answer = heartbeatAnswer(policy, { epoch: current.epoch, instructions: instructionsFor(claims, at), ticket: hb.data.ticket });
+  return Response.json(answer, { headers: { [ANSWERED_BY]: 'edge' } });
 }
