@@ -8,6 +8,11 @@ export interface Actor {
 }
 
 export function withEvent(record: AgentRecord, at: number, type: string, actor: Actor): AgentRecord {
+  return appendEvent(record, at, type, actor);
+}
+
+/** Any record's last-10 events, with one more (agents' and frameworks'). */
+export function appendEvent<R extends { events: AgentEvent[] }>(record: R, at: number, type: string, actor: Actor): R {
   const event: AgentEvent = { at, type, by: actor.by, ...(actor.reason ? { reason: actor.reason } : {}) };
   return { ...record, events: [...record.events, event].slice(-EVENTS_KEPT) };
 }
@@ -101,7 +106,7 @@ export function instructionsFor(record: Pick<AgentRecord, 'drain' | 'deactivated
 }
 
 /** A lastSeenAt write is due at most once per granularity (rule 2). */
-export const livenessWriteDue = (record: AgentRecord, now: number, policy: Pick<Policy, 'livenessGranularity'>) =>
+export const livenessWriteDue = (record: Pick<AgentRecord, 'lastSeenAt'>, now: number, policy: Pick<Policy, 'livenessGranularity'>) =>
   now - record.lastSeenAt >= policy.livenessGranularity;
 
 /** Rule 2 (and 3, 7, 8 for refusals): the record after a heartbeat, or why it is refused. */
