@@ -21,6 +21,7 @@ const REFUSALS: Record<RefusalCode, [ContentfulStatusCode, string]> = {
   gone: [410, 'gone'],
   reregister: [409, 'reregister'],
   'unknown-agent': [404, 'not_found'],
+  'unknown-framework': [404, 'not_found'],
   unauthorized: [401, 'unauthorized'],
   'secret-mismatch': [403, 'forbidden'],
   'machine-in-use': [409, 'machine-in-use'],

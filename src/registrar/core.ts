@@ -3,17 +3,19 @@
 // and on transient store errors (with backoff, up to a deadline), and is never reported done unless
 // the store proves it (DESIGN.md, Semantics 8 and 11).
 import type { Clock } from '../clock.ts';
-import { isRefusal, type AgentEvent, type AgentRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
+import { isRefusal, type AgentEvent, type AgentRecord, type FrameworkRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
 import { systemEntropy, type Entropy } from '../secrets.ts';
 import { ConflictError, StoreUnavailableError, isPut, listAll, type Item, type Store, type Version, type Write } from '../store.ts';
-import { agentEvents, appendedEvents, eventWrites, newestEvent, restampEvents, stampAfter } from './events.ts';
+import { agentEvents, appendedEvents, eventWrites, newestEvent, restampEvents, stampAfter, type RegistryEvent } from './events.ts';
 
 export const MASTER_KEY = 'master';
 export const AGENT_PREFIX = 'agents/';
 export const MACHINE_PREFIX = 'machines/';
 /** What pruning leaves of an agent, so that its id is never admitted again (rule 8). */
 export const TOMBSTONE_PREFIX = 'tombstones/';
+export const FRAMEWORK_PREFIX = 'frameworks/';
 export const agentKey = (id: string) => `${AGENT_PREFIX}${id}`;
+export const frameworkKey = (id: string) => `${FRAMEWORK_PREFIX}${id}`;
 export const machineKey = (machineId: string) => `${MACHINE_PREFIX}${machineId}`;
 export const tombstoneKey = (id: string) => `${TOMBSTONE_PREFIX}${id}`;
 
@@ -50,14 +52,20 @@ export interface RegistrarDeps {
   retryDeadlineMs?: number;
 }
 
-/** A decision about one agent: the record to write, the same record (no write), a delete, or a refusal. */
-export type Decision = AgentRecord | Refusal | { delete: true };
+/** A decision about one record: the record to write, the same record (no write), a delete, or a refusal. */
+export type Decision<R = AgentRecord> = R | Refusal | { delete: true };
+/** What `changeRecord` needs of a record: its writer's request id (rule 11) and its last events. */
+interface Changeable {
+  lastRequestId: string;
+  events: AgentEvent[];
+}
+
 /** More writes for the same commit (an index, another agent). */
 export type WithWrites<D> = D & { writes?: Write[] };
 
-export interface Change {
+export interface Change<R = AgentRecord> {
   /** The record now in the store (undefined after a delete). */
-  record: AgentRecord | undefined;
+  record: R | undefined;
   written: boolean;
   /** The record's version in the store (undefined after a delete, or when a lost outcome was read back). */
   version?: Version;
@@ -75,6 +83,11 @@ export interface RegistrarCore {
   rememberMaster(item: Item<MasterRecord>): void;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
   changeAgent(id: string, decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>): Promise<Change>;
+  readFramework(id: string): Promise<Item<FrameworkRecord> | undefined>;
+  changeFramework(
+    id: string,
+    decide: (current: FrameworkRecord | undefined) => Promise<WithWrites<Decision<FrameworkRecord>>> | WithWrites<Decision<FrameworkRecord>>,
+  ): Promise<Change<FrameworkRecord>>;
   scan<T>(prefix: string, pageSize?: number): AsyncGenerator<Item<T>>;
 }
 
@@ -115,63 +128,97 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   };
 
   const readAgent = (id: string) => withRetry(() => store.get<AgentRecord>(agentKey(id)));
+  const readFramework = (id: string) => withRetry(() => store.get<FrameworkRecord>(frameworkKey(id)));
+
+  /** What differs between the kinds of record `changeRecord` writes. */
+  interface RecordKind<R extends Changeable> {
+    name: 'agent' | 'framework';
+    key(id: string): string;
+    /** The event log's events for a change (in the same commit), given the commit's other writes. */
+    events(id: string, before: R | undefined, next: R | undefined, extra: Write[], now: number): RegistryEvent[];
+    /** Log lines for a change that landed. */
+    logged(id: string, before: R | undefined, next: R | undefined, extra: Write[]): void;
+  }
+
+  // Another agent written in the same commit (a replaced machine's older agent) adds its newest event.
+  const otherAgents = (extra: Write[]) =>
+    extra.flatMap((w) => (w.key.startsWith(AGENT_PREFIX) && isPut(w) ? [{ id: w.key.slice(AGENT_PREFIX.length), record: w.put as AgentRecord }] : []));
+
+  const agentKind: RecordKind<AgentRecord> = {
+    name: 'agent',
+    key: agentKey,
+    events: (id, before, next, extra, now) => [...agentEvents(id, before, next, now), ...otherAgents(extra).flatMap((o) => newestEvent(o.id, o.record))],
+    logged(id, before, next, extra) {
+      logEvents('agent', id, before?.events ?? [], next?.events ?? []);
+      for (const o of otherAgents(extra)) logEvents('agent', o.id, [], o.record.events.slice(-1));
+    },
+  };
+
+  // Framework transitions are in their record's events and the log, not (yet) in the event log.
+  const frameworkKind: RecordKind<FrameworkRecord> = {
+    name: 'framework',
+    key: frameworkKey,
+    events: () => [],
+    logged: (id, before, next) => logEvents('framework', id, before?.events ?? [], next?.events ?? []),
+  };
 
   /**
-   * Reads an agent, lets `decide` choose, and writes the choice expecting the version read. On a
+   * Reads a record, lets `decide` choose, and writes the choice expecting the version read. On a
    * conflict it reads and decides again. After an unknown outcome it answers only from what the
    * store shows: its own request id in the record, or (for a delete) no record.
    */
-  async function changeAgent(
+  async function changeRecord<R extends Changeable>(
+    kind: RecordKind<R>,
     id: string,
-    decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>,
-  ): Promise<Change> {
-    const key = agentKey(id);
+    decide: (current: R | undefined) => Promise<WithWrites<Decision<R>>> | WithWrites<Decision<R>>,
+  ): Promise<Change<R>> {
+    const key = kind.key(id);
+    const read = () => withRetry(() => store.get<R>(key));
     for (let attempt = 0; attempt <= maxConflictRetries; attempt++) {
-      const item = await readAgent(id);
+      const item = await read();
       const decision = await decide(item?.value);
       if (isRefusal(decision)) throw new RefusedError(decision);
       if (decision === item?.value) return { record: item?.value, written: false, ...(item ? { version: item.version } : {}) };
       const requestId = entropy.id();
-      const { writes: extra = [], ...chosen } = decision;
-      const next = 'delete' in chosen ? undefined : { ...(chosen as AgentRecord), lastRequestId: requestId };
+      const { writes: extra = [], ...chosen } = decision as WithWrites<R | { delete: true }>;
+      const next = 'delete' in chosen ? undefined : ({ ...chosen, lastRequestId: requestId } as unknown as R);
       const own: Write = next
         ? { key, expect: item?.version ?? 'absent', put: next }
         : { key, expect: item?.version ?? 'any', delete: true };
-      // Another agent written in the same commit (a replaced machine's older agent) adds its newest event.
-      const others = extra.flatMap((w) => (w.key.startsWith(AGENT_PREFIX) && isPut(w) ? [{ id: w.key.slice(AGENT_PREFIX.length), record: w.put as AgentRecord }] : []));
       const written = (version?: Version) => {
-        logEvents(id, item?.value.events ?? [], next?.events ?? []);
-        for (const o of others) logEvents(o.id, [], o.record.events.slice(-1));
+        kind.logged(id, item?.value, next, extra);
         return { record: next, written: true, ...(version ? { version } : {}) };
       };
       // The change's events go to the event log in the same commit; each attempt is stamped as it is sent.
       const now = clock.now();
-      const events = [...agentEvents(id, item?.value, next, now), ...others.flatMap((o) => newestEvent(o.id, o.record))];
-      const writes = [own, ...extra, ...eventWrites(events, now, requestId)];
+      const writes = [own, ...extra, ...eventWrites(kind.events(id, item?.value, next, extra, now), now, requestId)];
       try {
         const versions = await withRetry(() => store.commit(restampEvents(writes, stampAfter(clock.now(), item?.value.events.at(-1)?.at))));
         return written(versions[key]);
       } catch (err) {
         if (err instanceof ConflictError) continue;
         if (err instanceof StoreUnavailableError && err.outcome === 'unknown') {
-          const after = await readAgent(id);
+          const after = await read();
           if (next ? after?.value.lastRequestId === requestId : after === undefined) return written(after?.version);
-          throw new StoreUnavailableError(`the outcome of the write to agent ${id} is unknown`, { outcome: 'unknown', cause: err });
+          throw new StoreUnavailableError(`the outcome of the write to ${kind.name} ${id} is unknown`, { outcome: 'unknown', cause: err });
         }
         throw err;
       }
     }
-    throw new StoreUnavailableError(`agent ${id} kept changing over ${maxConflictRetries} attempts`);
+    throw new StoreUnavailableError(`${kind.name} ${id} kept changing over ${maxConflictRetries} attempts`);
   }
 
-  /** Every event a write added to an agent's record also goes to the log (DESIGN.md, operator API). */
-  function logEvents(agentId: string, before: AgentEvent[], after: AgentEvent[]): void {
-    for (const e of appendedEvents(before, after)) log(`agent ${e.type}`, { agentId, at: e.at, by: e.by, ...(e.reason ? { reason: e.reason } : {}) });
+  const changeAgent: RegistrarCore['changeAgent'] = (id, decide) => changeRecord(agentKind, id, decide);
+  const changeFramework: RegistrarCore['changeFramework'] = (id, decide) => changeRecord(frameworkKind, id, decide);
+
+  /** Every event a write added to a record also goes to the log (DESIGN.md, operator API). */
+  function logEvents(kind: 'agent' | 'framework', id: string, before: AgentEvent[], after: AgentEvent[]): void {
+    for (const e of appendedEvents(before, after)) log(`${kind} ${e.type}`, { [`${kind}Id`]: id, at: e.at, by: e.by, ...(e.reason ? { reason: e.reason } : {}) });
   }
 
   /** Every item under a prefix, each page read with the same retries. */
   const scan = <T>(prefix: string, pageSize = 1000) =>
     listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
 
-  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, scan };
+  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, readFramework, changeFramework, scan };
 }

@@ -134,6 +134,7 @@ export type RefusalCode =
   | 'gone' // 410
   | 'reregister' // 409
   | 'unknown-agent' // 404
+  | 'unknown-framework' // 404
   | 'unauthorized' // 401
   | 'secret-mismatch' // 403
   | 'machine-in-use' // 409 with Retry-After
