@@ -90,6 +90,19 @@ describe('configuration', () => {
     for (const bad of ['redis:x', 'dynamodb:', 'zookeeper:zk1:2181', 'firestore:a/b']) expect(() => parseStore(bad), bad).toThrow(ConfigError);
   });
 
+  it('reads a ZooKeeper ensemble and an etcd cluster: every member, then the path', () => {
+    expect(parseStore('zookeeper:h1,h2,h3/registrar')).toEqual({ kind: 'zookeeper', connectionString: 'h1,h2,h3', root: '/registrar' });
+    expect(parseStore('zookeeper:zk1:2181,zk2:2182,zk3:2183/a/b')).toEqual({ kind: 'zookeeper', connectionString: 'zk1:2181,zk2:2182,zk3:2183', root: '/a/b' });
+    expect(parseStore('etcd:10.0.0.1:2379,10.0.0.2:2379,[::1]:2379/registrar')).toEqual({
+      kind: 'etcd', endpoints: ['10.0.0.1:2379', '10.0.0.2:2379', '[::1]:2379'], prefix: '/registrar',
+    });
+    expect(parseStore('etcd:etcd-0.etcd:2379/prod/registrar')).toEqual({ kind: 'etcd', endpoints: ['etcd-0.etcd:2379'], prefix: '/prod/registrar' });
+    for (const bad of [
+      'etcd:', 'etcd:e1:2379', 'etcd:e1:2379/', 'etcd:/registrar', 'etcd:e1/registrar', 'etcd:e1:2379,/registrar', 'etcd:e1:2379,,e2:2379/r',
+      'etcd:e1:2379/r/', 'etcd:e1:2379//r', 'etcd:e1:2379/r/../x', 'etcd:http://e1:2379/r', 'etcd:u:p@e1:2379/r', 'zookeeper:h1,,h3/r', 'zookeeper:h1,h2,h3',
+    ]) expect(() => parseStore(bad), bad).toThrow(ConfigError);
+  });
+
   it('reads ZooKeeper digest credentials apart from the servers, percent-decoded, and never repeats them in an error', () => {
     expect(parseStore('zookeeper:registrar:s3cr%40t%2F%25@zk1:2181,zk2:2181/registrar')).toEqual({
       kind: 'zookeeper', connectionString: 'zk1:2181,zk2:2181', root: '/registrar', auth: { user: 'registrar', password: 's3cr@t/%' },

@@ -18,6 +18,8 @@ export type StoreSpec =
   | { kind: 'firestore'; collection: string }
   /** `auth`: digest credentials, from zookeeper:<user>:<password>@<host:port>/<path> (adapters/zookeeper). */
   | { kind: 'zookeeper'; connectionString: string; root: string; auth?: { user: string; password: string } }
+  /** etcd:<host:port>[,<host:port>…]/<prefix> (adapters/etcd). */
+  | { kind: 'etcd'; endpoints: string[]; prefix: string }
   | { kind: 'durable-objects' };
 
 export interface Token {
@@ -133,10 +135,20 @@ export function parseStore(text: string): StoreSpec {
       if (colon < 0 || user === '' || password === '' || user.includes(':')) throw invalid(`credentials are <user>:<password>, percent-encoded; ${usage}`);
       return { ...store, auth: { user, password } };
     }
+    case 'etcd': {
+      // The cluster's members, any of which may answer, then the prefix the records live under.
+      const slash = rest.indexOf('/');
+      const endpoints = rest.slice(0, Math.max(slash, 0)).split(',');
+      const prefix = rest.slice(slash);
+      const valid = slash > 0 && endpoints.every((e) => /^(\[[\da-fA-F:.]+\]|[^\s@:/[\],]+):\d{1,5}$/.test(e))
+        && prefix.length > 1 && !prefix.endsWith('/') && prefix.split('/').slice(1).every((p) => p !== '' && p !== '.' && p !== '..');
+      if (!valid) throw bad('use etcd:<host:port>[,<host:port>…]/<prefix>');
+      return { kind, endpoints, prefix };
+    }
     case 'durable-objects':
       return { kind };
     default:
-      throw bad('unknown store (memory, leveldb, dynamodb, firestore, zookeeper)');
+      throw bad('unknown store (memory, leveldb, dynamodb, firestore, zookeeper, etcd)');
   }
 }
 

@@ -26,6 +26,10 @@ export async function openStore(spec: StoreSpec, opts: { timeoutMs?: number } = 
       const { createZooKeeperStore } = await import('../adapters/zookeeper/index.ts');
       return createZooKeeperStore({ connectionString: spec.connectionString, root: spec.root, auth: spec.auth });
     }
+    case 'etcd': {
+      const { createEtcdStore } = await import('../adapters/etcd/index.ts');
+      return createEtcdStore({ endpoints: spec.endpoints, prefix: spec.prefix, requestTimeoutMs: opts.timeoutMs });
+    }
     case 'durable-objects':
       throw new Error('the durable-objects store runs only inside the Cloudflare Worker');
   }
