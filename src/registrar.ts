@@ -2,6 +2,7 @@
 // instance, built by an entry file from its store, clock and policy.
 import { agentProtocol } from './registrar/agents.ts';
 import { createRegistrarCore, type RegistrarDeps } from './registrar/core.ts';
+import { frameworkProtocol } from './registrar/frameworks.ts';
 import { operatorApi } from './registrar/operators.ts';
 import { createSweeper } from './registrar/sweeper.ts';
 import { createTickets } from './registrar/tickets.ts';
@@ -9,13 +10,15 @@ import { createTickets } from './registrar/tickets.ts';
 export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[] }) {
   const core = createRegistrarCore(deps);
   const tickets = createTickets(core, deps.ticketKeys);
-  return { core, tickets, ...agentProtocol(core, tickets), ...operatorApi(core), sweep: createSweeper(core) };
+  return { core, tickets, ...agentProtocol(core, tickets), ...operatorApi(core), ...frameworkProtocol(core), sweep: createSweeper(core) };
 }
 
 export type Registrar = ReturnType<typeof createRegistrar>;
-export { NoMasterError, RefusedError, agentKey, AGENT_PREFIX, MASTER_KEY } from './registrar/core.ts';
+export { NoMasterError, RefusedError, agentKey, frameworkKey, AGENT_PREFIX, FRAMEWORK_PREFIX, MASTER_KEY } from './registrar/core.ts';
 export type { RegistrarDeps } from './registrar/core.ts';
 export { agentView, type AgentFilter, type AgentView } from './registrar/operators.ts';
 export type { Registration, Registered } from './registrar/agents.ts';
+export { frameworkView, type FrameworkRegistration, type FrameworkRegistered, type FrameworkView } from './registrar/frameworks.ts';
+export type { FrameworkSweepReport } from './registrar/framework-sweeper.ts';
 export type { SweepReport } from './registrar/sweeper.ts';
 export type { Log } from './registrar/core.ts';

@@ -7,6 +7,7 @@ import {
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, TOMBSTONE_PREFIX, agentKey, tombstoneKey, type RegistrarCore } from './core.ts';
+import { frameworkSweeper, type FrameworkSweepReport } from './framework-sweeper.ts';
 import { EVENT_PREFIX, EVENT_RETENTION, eventWrites, eventsBetween, expiredBlocks, newestEvent, recoveryEvents, restampEvents, type RegistryEvent } from './events.ts';
 
 /** What is left of a pruned agent: its id is never admitted again. */
@@ -34,11 +35,14 @@ export interface SweepReport {
   marked: string[];
   pruned: string[];
   held?: string;
+  /** What the sweep did to frameworks (framework-sweeper.ts). */
+  frameworks?: FrameworkSweepReport;
   notes: string[];
 }
 
 export function createSweeper(core: RegistrarCore) {
   const { store, clock, policy, log } = core;
+  const sweepFrameworks = frameworkSweeper(core);
 
   /**
    * Commits fenced groups of writes (each group one record's change, kept together) in chunks; drops
@@ -117,6 +121,9 @@ export function createSweeper(core: RegistrarCore) {
     for (const note of plan.notes) log(`sweep: ${note}`, { epoch: plan.master.epoch });
     const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, scanned, marked: [], pruned: [], notes: plan.notes };
     if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
+    // Frameworks are judged by the sweeps that scan: at least once per granularity (framework-sweeper.ts).
+    if (scanned) report.frameworks = await sweepFrameworks(plan.master, fence, now);
+    if (report.frameworks?.stopped) return { ...report, outcome: report.frameworks.stopped };
 
     const marks = await markAll(plan.marks, versions, now, fence, plan.master);
     report.marked = marks.done;

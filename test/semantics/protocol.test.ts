@@ -252,7 +252,8 @@ describe('scans are spaced by the registry’s own deadlines (issue 13)', () => 
     // A scan at most once per granularity, not once per sweep interval.
     expect(steady.filter((r) => r.scanned).length).toBeLessThanOrEqual(10 * MINUTE / m.policy.livenessGranularity + 1);
     expect(steady.filter((r) => r.scanned === false).length).toBeGreaterThan(steady.length / 2);
-    expect(store.lists).toBe(steady.filter((r) => r.scanned).length);
+    // One list of the agents and one of the frameworks per scanning sweep.
+    expect(store.lists).toBe(2 * steady.filter((r) => r.scanned).length);
 
     const [silent, ...rest] = agents as [TestAgent, ...TestAgent[]];
     const lastSeen = (await record(m, silent.id))!.lastSeenAt;

@@ -405,7 +405,8 @@ function simStore(inner: Store, phase: () => PhaseKind, scheduler: Scheduler, sl
     },
     async list(prefix, opts) {
       available();
-      if (phase() === 'slow' && slowPageMs > 0) await scheduler.until(scheduler.world.now() + slowPageMs);
+      // The slow pages are a large registry's agents; its few frameworks are one quick page.
+      if (phase() === 'slow' && slowPageMs > 0 && !prefix.startsWith('frameworks/')) await scheduler.until(scheduler.world.now() + slowPageMs);
       return inner.list(prefix, opts);
     },
     async commit(writes) {

@@ -1,0 +1,82 @@
+// The sweeper's part for frameworks (DESIGN.md, "Frameworks"), run by each sweep that scans (at least
+// once per livenessGranularity, as the agents' scans are spaced) right after it wrote `master`: read the frameworks, let the pure plan (src/registry/framework-sweep.ts) decide, and apply
+// each verdict and prune in its own commit fenced on the master version the sweep wrote (rule 6),
+// only before leaseExpiresAt − maxClockSkew. Frameworks are few, so such a sweep reads them all (one
+// list of `frameworks/`) and commits one at a time.
+import {
+  actBefore, markCompleted, markDisconnected, planFrameworkSweep, summarizeFramework,
+  type FrameworkRecord, type FrameworkStatus, type FrameworkSummary, type FrameworkVerdict, type MasterRecord,
+} from '../registry/index.ts';
+import { ConflictError, type Version, type Write } from '../store.ts';
+import { FRAMEWORK_PREFIX, MASTER_KEY, frameworkKey, tombstoneKey, type RegistrarCore } from './core.ts';
+
+export interface FrameworkSweepReport {
+  disconnected: string[];
+  completed: string[];
+  pruned: string[];
+  /** Frameworks by status as this sweep left them (planned verdicts and prunes counted as done). */
+  counts: Record<FrameworkStatus, number>;
+  /** 'lost' when another sweeper wrote `master` since; 'lease' when this one ran out of lease. */
+  stopped?: 'lost' | 'lease';
+}
+
+export function frameworkSweeper(core: RegistrarCore) {
+  const { store, clock, policy, log } = core;
+
+  /** One fenced commit; 'changed' when the framework changed since it was read (the next sweep judges it again). */
+  async function commitFenced(writes: Write[], fence: Version, master: MasterRecord): Promise<'done' | 'changed' | 'lost' | 'lease'> {
+    if (clock.now() >= actBefore(master, policy)) return 'lease';
+    try {
+      await core.withRetry(() => store.commit([{ key: MASTER_KEY, expect: fence, check: true }, ...writes]));
+      return 'done';
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      return err.key === MASTER_KEY ? 'lost' : 'changed';
+    }
+  }
+
+  const apply = (record: FrameworkRecord, v: FrameworkVerdict, now: number) =>
+    v.to === 'disconnected' ? markDisconnected(record, now, { by: 'master', reason: v.reason }) : markCompleted(record, now, { by: 'master', reason: v.reason });
+
+  /** Judges every framework against the master record this sweep wrote at `fence`, at the sweep's time `now`. */
+  return async function sweepFrameworks(master: MasterRecord, fence: Version, now: number): Promise<FrameworkSweepReport> {
+    const frameworks: FrameworkSummary[] = [];
+    const versions = new Map<string, Version>();
+    for await (const { value, version } of core.scan<FrameworkRecord>(FRAMEWORK_PREFIX)) {
+      frameworks.push(summarizeFramework(value));
+      versions.set(value.id, version);
+    }
+    const plan = planFrameworkSweep(master, frameworks, now, policy);
+    for (const note of plan.notes) log(`sweep: ${note}`, { epoch: master.epoch });
+    const report: FrameworkSweepReport = { disconnected: [], completed: [], pruned: [], counts: plan.counts };
+    const requestId = core.entropy.id();
+
+    for (const v of plan.verdicts) {
+      // Read again: marked only if still the version judged (a heartbeat or re-registration meanwhile wins).
+      const item = await core.readFramework(v.id);
+      if (!item || item.version !== versions.get(v.id)) continue;
+      const next = { ...apply(item.value, v, now), lastRequestId: requestId };
+      const outcome = await commitFenced([{ key: frameworkKey(v.id), expect: item.version, put: next }], fence, master);
+      if (outcome === 'lost' || outcome === 'lease') return { ...report, stopped: outcome };
+      if (outcome !== 'done') continue;
+      report[v.to].push(v.id);
+      log(`framework ${v.to}`, { frameworkId: v.id, at: now, by: 'master', reason: v.reason });
+    }
+
+    // A pruned framework leaves a tombstone (the agents' prefix: ids are UUIDs), so a chosen id is never registered again (rule 8).
+    for (const f of plan.prune) {
+      const outcome = await commitFenced(
+        [
+          { key: frameworkKey(f.id), expect: versions.get(f.id)!, delete: true },
+          { key: tombstoneKey(f.id), expect: 'any', put: { id: f.id, prunedAt: now } },
+        ],
+        fence,
+        master,
+      );
+      if (outcome === 'lost' || outcome === 'lease') return { ...report, stopped: outcome };
+      if (outcome === 'done') report.pruned.push(f.id);
+    }
+    if (report.pruned.length > 0) log('pruned framework records', { count: report.pruned.length });
+    return report;
+  };
+}
