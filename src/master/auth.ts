@@ -1,5 +1,6 @@
-// Bearer credentials: join tokens (to register), operator tokens (the operator API), agent secrets
-// (everything an agent does after registering). Tokens compare in constant time.
+// Bearer credentials: join tokens (to register an agent), framework tokens (to register a framework),
+// operator tokens (the operator API), agent and framework secrets (everything after registering).
+// Tokens compare in constant time.
 import type { Context } from 'hono';
 import type { Token } from '../config.ts';
 import { constantTimeEqual } from '../secrets.ts';
@@ -8,6 +9,8 @@ import { ApiError } from './errors.ts';
 export interface Tokens {
   join: Token[];
   operator: Token[];
+  /** Absent or empty: no framework may register (every registration is a 401). */
+  framework?: Token[];
 }
 
 /**
@@ -37,7 +40,8 @@ function labelOf(tokens: Token[], presented: string): string | undefined {
   return label;
 }
 
-export type Kind = 'join' | 'operator';
+export type Kind = 'join' | 'operator' | 'framework';
+const KINDS: Kind[] = ['join', 'operator', 'framework'];
 
 /** The operator token's label when the request presents one, without refusing anything. */
 export function operatorLabel(c: Context, source: TokenSource): string | undefined {
@@ -55,23 +59,23 @@ export async function requireToken(c: Context, source: TokenSource, kind: Kind):
 
 /** As requireToken, for a token presented some other way (the dashboard's login form). */
 export async function verifyToken(source: TokenSource, kind: Kind, presented: string): Promise<string> {
-  const other = kind === 'join' ? 'operator' : 'join';
   for (const fresh of [false, true]) {
     if (fresh) await source.refresh();
     const tokens = source.current();
-    const label = labelOf(tokens[kind], presented);
+    const label = labelOf(tokens[kind] ?? [], presented);
     if (label !== undefined) return label;
-    if (labelOf(tokens[other], presented) !== undefined) throw new ApiError(403, 'forbidden', `an ${other} token cannot be used here`);
+    const other = KINDS.find((k) => k !== kind && labelOf(tokens[k] ?? [], presented) !== undefined);
+    if (other) throw new ApiError(403, 'forbidden', `a${other === 'operator' ? 'n' : ''} ${other} token cannot be used here`);
   }
   throw new ApiError(401, 'unauthorized', `invalid ${kind} token`);
 }
 
-/** An agent's secret: join and operator tokens are the wrong kind; the registrar checks the secret itself. */
-export function agentSecret(c: Context, source: TokenSource): string {
+/** An agent's (or a framework's) secret: tokens are the wrong kind; the registrar checks the secret itself. */
+export function agentSecret(c: Context, source: TokenSource, holder: 'agent' | 'framework' = 'agent'): string {
   const presented = bearer(c);
   const tokens = source.current();
-  if (labelOf(tokens.join, presented) !== undefined || labelOf(tokens.operator, presented) !== undefined) {
-    throw new ApiError(403, 'forbidden', 'this takes the agent secret, not a join or operator token');
+  if (KINDS.some((k) => labelOf(tokens[k] ?? [], presented) !== undefined)) {
+    throw new ApiError(403, 'forbidden', `this takes the ${holder} secret, not a join, framework or operator token`);
   }
   return presented;
 }

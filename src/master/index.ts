@@ -8,6 +8,7 @@ import { agentRoutes } from './agent-routes.ts';
 import { fixedTokens, operatorLabel, type TokenSource, type Tokens } from './auth.ts';
 import { ApiError, errorHandler } from './errors.ts';
 import { eventRoutes } from './events-routes.ts';
+import { frameworkRoutes } from './framework-routes.ts';
 import { mesosRoutes } from './mesos-routes.ts';
 import { docRoutes } from './openapi-routes.ts';
 import { operatorRoutes } from './operator-routes.ts';
@@ -61,6 +62,7 @@ export function createMaster(deps: MasterDeps): Hono {
   app.route('/metrics', metricsRoutes(registrar, tokens, metrics));
   app.route('/api/v1/agents', agentRoutes(registrar, tokens, deps.registrationRateLimit));
   app.route('/api/v1/events', eventRoutes(registrar, tokens)); // Server-Sent Events from the event log
+  app.route('/api/v1/frameworks', frameworkRoutes(registrar, tokens, deps.registrationRateLimit)); // schedulers, and operators on them
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
   app.route('/', docRoutes()); // GET /openapi.json, /doc

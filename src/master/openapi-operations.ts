@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { METRICS_DESCRIPTION } from './metrics.ts';
 import { listQuery } from './schemas.ts';
 
-export type Security = 'join' | 'agent' | 'operator' | 'session' | 'public' | 'public-or-operator';
+export type Security = 'join' | 'agent' | 'framework' | 'frameworkSecret' | 'operator' | 'session' | 'public' | 'public-or-operator';
 
 /** The error statuses of DESIGN.md ("Status codes, everywhere"), each a `{ error, message }` body. */
 export const ERROR_STATUSES = {
@@ -27,7 +27,7 @@ export interface Operation {
   id: string;
   summary: string;
   description?: string;
-  tag: 'agents' | 'operators' | 'mesos' | 'dashboard' | 'master';
+  tag: 'agents' | 'frameworks' | 'operators' | 'mesos' | 'dashboard' | 'master';
   security: Security;
   query?: z.ZodObject;
   /** Parameters no zod schema describes (headers, a stream's options), as OpenAPI parameter objects. */

@@ -8,6 +8,7 @@ import { UUID_PATTERN } from '../secrets.ts';
 import { DOC_ASSETS } from './openapi-assets.ts';
 import { DASHBOARD_OPERATIONS } from './openapi-dashboard.ts';
 import { EVENT_OPERATIONS, EVENT_RESPONSES } from './openapi-events.ts';
+import { FRAMEWORK_OPERATIONS, FRAMEWORK_REQUESTS, FRAMEWORK_RESPONSES } from './openapi-frameworks.ts';
 import { MESOS_OPERATIONS, MESOS_REQUESTS, MESOS_RESPONSES } from './openapi-mesos.ts';
 import { ERROR_STATUSES, OPERATIONS, type ErrorStatus, type Operation, type Security } from './openapi-operations.ts';
 import * as shapes from './openapi-shapes.ts';
@@ -23,6 +24,7 @@ const REQUESTS: Record<string, z.ZodType> = {
   ActionRequest: actionBody,
   DrainRequest: drainBody,
   ReleaseRequest: releaseBody,
+  ...FRAMEWORK_REQUESTS,
   ...MESOS_REQUESTS,
 };
 
@@ -37,11 +39,12 @@ const RESPONSES: Record<string, z.ZodType> = {
   Master: shapes.masterShape,
   Release: shapes.releaseShape,
   Health: shapes.healthShape,
+  ...FRAMEWORK_RESPONSES,
   ...MESOS_RESPONSES,
   ...EVENT_RESPONSES,
 };
 
-const ALL_OPERATIONS: Record<string, Operation> = { ...OPERATIONS, ...EVENT_OPERATIONS, ...MESOS_OPERATIONS, ...DASHBOARD_OPERATIONS };
+const ALL_OPERATIONS: Record<string, Operation> = { ...OPERATIONS, ...FRAMEWORK_OPERATIONS, ...EVENT_OPERATIONS, ...MESOS_OPERATIONS, ...DASHBOARD_OPERATIONS };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
@@ -71,6 +74,8 @@ function toJsonSchemas(schemas: Record<string, z.ZodType>, io: 'input' | 'output
 const SECURITY: Record<Security, Json[]> = {
   join: [{ joinToken: [] }],
   agent: [{ agentSecret: [] }],
+  framework: [{ frameworkToken: [] }],
+  frameworkSecret: [{ frameworkSecret: [] }],
   operator: [{ operatorToken: [] }],
   session: [{ dashboardSession: [] }],
   // Anyone; an operator token adds details.
@@ -80,6 +85,7 @@ const SECURITY: Record<Security, Json[]> = {
 
 const PATH_PARAMETERS: Record<string, Json> = {
   agentId: { name: 'agentId', in: 'path', required: true, description: 'the agent id (a UUID, in either case)', schema: { type: 'string', format: 'uuid' } },
+  frameworkId: { name: 'frameworkId', in: 'path', required: true, description: 'the framework id (a UUID, in either case)', schema: { type: 'string', format: 'uuid' } },
   file: { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: [...Object.keys(DOC_ASSETS), 'init.js'] } },
 };
 
@@ -165,6 +171,7 @@ export function openApiDocument(): Json {
     },
     tags: [
       { name: 'agents', description: 'The agent protocol: register with the join token, then everything with the agent secret.' },
+      { name: 'frameworks', description: 'Schedulers (frameworks): register with the framework token, then everything with the framework secret.' },
       { name: 'operators', description: 'The operator API, with an operator token.' },
       { name: 'mesos', description: "Mesos-compatible endpoints for existing tooling, with an operator token." },
       { name: 'dashboard', description: 'The operator dashboard: HTML pages, signed in once with an operator token.' },
@@ -181,6 +188,8 @@ export function openApiDocument(): Json {
         joinToken: { type: 'http', scheme: 'bearer', description: 'A join token (REGISTRAR_JOIN_TOKEN), shared by a fleet: only to register.' },
         agentSecret: { type: 'http', scheme: 'bearer', description: "The agent's own secret, returned when it registered (or chosen by it)." },
         operatorToken: { type: 'http', scheme: 'bearer', description: 'An operator token (REGISTRAR_OPERATOR_TOKEN). A token of another kind is a 403.' },
+        frameworkToken: { type: 'http', scheme: 'bearer', description: 'A framework token (REGISTRAR_FRAMEWORK_TOKEN), shared by schedulers: only to register a framework.' },
+        frameworkSecret: { type: 'http', scheme: 'bearer', description: "The framework's own secret, returned when it registered (or chosen by it)." },
         dashboardSession: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The dashboard session, from POST /login with an operator token.' },
       },
     },

@@ -11,11 +11,11 @@ const utf8 = new TextEncoder();
 export const MAX_REASON_BYTES = 1024;
 // Measured as stored (JSON, UTF-8), so that ten events' reasons and a 32 KiB body always fit a record
 // in the store's 64 KiB: counting characters would let escapes (\u0001 is 6 bytes) overflow it.
-const reason = z
+export const reason = z
   .string()
   .refine((s) => utf8.encode(JSON.stringify(s)).length - 2 <= MAX_REASON_BYTES, `must be at most ${MAX_REASON_BYTES} bytes`)
   .optional();
-const name = (max: number) => z.string().min(1).max(max);
+export const name = (max: number) => z.string().min(1).max(max);
 // Part of a store key (the machine index): bounded in bytes and well-formed, as keys must be.
 const MAX_MACHINE_ID_BYTES = 256;
 const machineId = name(MAX_MACHINE_ID_BYTES).refine(
@@ -33,12 +33,15 @@ const agentInfo = {
 };
 
 /** Agent ids are lowercase UUIDs (as generated); one chosen or written in capitals names the same agent. */
-const canonicalId = (id: string) => id.toLowerCase();
+export const canonicalId = (id: string) => id.toLowerCase();
 
 /** The agent id in a path; anything but a UUID names no agent, and never reaches the store as a key. */
-export function agentIdParam(c: Context): string {
-  const id = c.req.param('agentId') ?? '';
-  if (!UUID_PATTERN.test(id)) throw new ApiError(404, 'not_found', 'no such agent: agent ids are UUIDs');
+export const agentIdParam = (c: Context): string => idParam(c, 'agent');
+
+/** An agent's or a framework's id in a path (`agentId`, `frameworkId`): a UUID, in lowercase. */
+export function idParam(c: Context, kind: 'agent' | 'framework'): string {
+  const id = c.req.param(`${kind}Id`) ?? '';
+  if (!UUID_PATTERN.test(id)) throw new ApiError(404, 'not_found', `no such ${kind}: ${kind} ids are UUIDs`);
   return canonicalId(id);
 }
 

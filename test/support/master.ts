@@ -10,6 +10,7 @@ import type { Store } from '../../src/store.ts';
 
 export const JOIN = 'join-token-0123456789';
 export const OPERATOR = 'operator-token-0123456789';
+export const FRAMEWORK = 'framework-token-0123456789';
 /** A second join token, labelled rack-9: each label has its own registration rate. */
 export const JOIN_RACK_9 = 'join-token-rack-9-0123456789';
 
@@ -27,7 +28,7 @@ export function testMaster(opts: { store?: Store; clock?: FakeClock; policy?: Pa
   const registrar = createRegistrar({ store, clock, policy, log, ...(opts.ticketKeys ? { ticketKeys: opts.ticketKeys } : {}) });
   const app = createMaster({
     registrar,
-    tokens: { join: [{ label: 'join', token: JOIN }, { label: 'rack-9', token: JOIN_RACK_9 }], operator: [{ label: 'alice', token: OPERATOR }] },
+    tokens: { join: [{ label: 'join', token: JOIN }, { label: 'rack-9', token: JOIN_RACK_9 }], operator: [{ label: 'alice', token: OPERATOR }], framework: [{ label: 'schedulers', token: FRAMEWORK }] },
     log,
     ...(opts.registrationRateLimit ? { registrationRateLimit: opts.registrationRateLimit } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
