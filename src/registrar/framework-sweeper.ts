@@ -20,6 +20,12 @@ export interface FrameworkSweepReport {
   stopped?: 'lost' | 'lease';
 }
 
+/** The frameworks as a scanning sweep read them, with the versions its verdicts expect. */
+export interface FrameworksRead {
+  frameworks: FrameworkSummary[];
+  versions: Map<string, Version>;
+}
+
 export function frameworkSweeper(core: RegistrarCore) {
   const { store, clock, policy, log } = core;
 
@@ -38,14 +44,19 @@ export function frameworkSweeper(core: RegistrarCore) {
   const apply = (record: FrameworkRecord, v: FrameworkVerdict, now: number) =>
     v.to === 'disconnected' ? markDisconnected(record, now, { by: 'master', reason: v.reason }) : markCompleted(record, now, { by: 'master', reason: v.reason });
 
-  /** Judges every framework against the master record this sweep wrote at `fence`, at the sweep's time `now`. */
-  return async function sweepFrameworks(master: MasterRecord, fence: Version, now: number): Promise<FrameworkSweepReport> {
+  /** What judging needs of every framework, read with the agents' scan (before `master` is written, so its deadlines can space the scans). */
+  async function readFrameworks(): Promise<FrameworksRead> {
     const frameworks: FrameworkSummary[] = [];
     const versions = new Map<string, Version>();
     for await (const { value, version } of core.scan<FrameworkRecord>(FRAMEWORK_PREFIX)) {
       frameworks.push(summarizeFramework(value));
       versions.set(value.id, version);
     }
+    return { frameworks, versions };
+  }
+
+  /** Judges the frameworks read against the master record this sweep wrote at `fence`, at the sweep's time `now`. */
+  async function sweepFrameworks(master: MasterRecord, fence: Version, now: number, { frameworks, versions }: FrameworksRead): Promise<FrameworkSweepReport> {
     const plan = planFrameworkSweep(master, frameworks, now, policy);
     for (const note of plan.notes) log(`sweep: ${note}`, { epoch: master.epoch });
     const report: FrameworkSweepReport = { disconnected: [], completed: [], pruned: [], counts: plan.counts };
@@ -78,5 +89,7 @@ export function frameworkSweeper(core: RegistrarCore) {
     }
     if (report.pruned.length > 0) log('pruned framework records', { count: report.pruned.length });
     return report;
-  };
+  }
+
+  return { readFrameworks, sweepFrameworks };
 }

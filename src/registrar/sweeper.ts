@@ -2,7 +2,7 @@
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import {
-  actBefore, applyMark, planRenewal, planSweep, scanDue, summarize, sweptRecently,
+  actBefore, applyMark, frameworkNextDue, planRenewal, planSweep, scanDue, summarize, sweptRecently,
   type AgentRecord, type AgentSummary, type LeaseStep, type Mark, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
@@ -42,7 +42,7 @@ export interface SweepReport {
 
 export function createSweeper(core: RegistrarCore) {
   const { store, clock, policy, log } = core;
-  const sweepFrameworks = frameworkSweeper(core);
+  const { readFrameworks, sweepFrameworks } = frameworkSweeper(core);
 
   /**
    * Commits fenced groups of writes (each group one record's change, kept together) in chunks; drops
@@ -102,7 +102,12 @@ export function createSweeper(core: RegistrarCore) {
         versions.set(value.id, version);
       }
     }
+    const frameworks = scanned ? await readFrameworks() : undefined;
     const plan = scanned ? planSweep(masterItem?.value, agents, now, policy) : planRenewal(masterItem.value, now, policy);
+    // The frameworks' deadlines space the scans too: a framework's verdict is never a granularity late.
+    if (frameworks && plan.master.nextScanAt !== undefined) {
+      plan.master.nextScanAt = Math.min(plan.master.nextScanAt, frameworkNextDue(frameworks.frameworks, plan.master, policy));
+    }
     let fence: Version;
     // Recovery's transitions go to the event log with the master write that makes them (a sweep of
     // the same epoch writing them in the same millisecond would have lost the race for master anyway).
@@ -122,7 +127,7 @@ export function createSweeper(core: RegistrarCore) {
     const report: SweepReport = { outcome: 'done', step: plan.step, epoch: plan.master.epoch, scanned, marked: [], pruned: [], notes: plan.notes };
     if (plan.master.recovery.state === 'held') report.held = plan.master.recovery.heldReason;
     // Frameworks are judged by the sweeps that scan: at least once per granularity (framework-sweeper.ts).
-    if (scanned) report.frameworks = await sweepFrameworks(plan.master, fence, now);
+    if (frameworks) report.frameworks = await sweepFrameworks(plan.master, fence, now, frameworks);
     if (report.frameworks?.stopped) return { ...report, outcome: report.frameworks.stopped };
 
     const marks = await markAll(plan.marks, versions, now, fence, plan.master);

@@ -54,6 +54,22 @@ export function failoverEndsAt(f: FrameworkSummary, master: MasterRecord): numbe
   return Math.max(f.disconnectedAt ?? f.lastSeenAt, master.livenessFloor, windowEnd) + f.failoverTimeoutSeconds * 1000;
 }
 
+/**
+ * The earliest moment a framework as read could need a verdict or a prune, for the master's
+ * `nextScanAt`: scans are spaced by the registry's deadlines, the frameworks' included, so a
+ * framework's detection keeps the agents' bound (rule 5) and its failover timeout is judged on time.
+ * A framework of an older epoch waits for the window, and scans run every sweep while it is open.
+ */
+export function frameworkNextDue(frameworks: FrameworkSummary[], master: MasterRecord, p: Pick<Policy, 'agentTimeout' | 'livenessGranularity' | 'registryRetention'>): number {
+  let due = Number.POSITIVE_INFINITY;
+  for (const f of frameworks) {
+    if (f.status === 'active') due = Math.min(due, f.epoch === master.epoch ? frameworkOverdueAt(f, master, p) : master.recovery.deadline ?? master.startedAt);
+    else if (f.status === 'disconnected') due = Math.min(due, failoverEndsAt(f, master));
+    else due = Math.min(due, (f.completedAt ?? f.lastSeenAt) + p.registryRetention);
+  }
+  return due;
+}
+
 /** Completed frameworks older than the retention, then the oldest beyond the registry's maximum. */
 export function planFrameworkPrune(frameworks: FrameworkSummary[], now: number, p: Pick<Policy, 'registryRetention' | 'registryMaxEntries'>): FrameworkSummary[] {
   const endedAt = (f: FrameworkSummary) => f.completedAt ?? f.lastSeenAt;
