@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { main as runMaster } from './node.ts';
 import { agentCommand } from './cli/agent.ts';
 import { agentsCommand } from './cli/agents.ts';
+import { frameworksCommand } from './cli/frameworks.ts';
 import { CommandError, parseFlags, UsageError, type Env, type Io } from './cli/io.ts';
 import { masterCommand, recoveryCommand, registryCommand } from './cli/master.ts';
 import { simulateCommand } from './cli/simulate.ts';
@@ -27,6 +28,9 @@ Operate (--url or REGISTRAR_URL, default http://localhost:5050; --operator-token
   agents drain ID [--max-grace-period 10m] [--mark-gone] [--reason R]
   agents deactivate ID [--reason R]
   agents reactivate ID [--reason R]
+  frameworks list [--status active|disconnected|completed] [--json]
+  frameworks get ID [--json]
+  frameworks teardown ID [--reason R] [--json]
   master status [--json]
   recovery release [--dry-run] [--reason R] [--json]
   registry export > registry.ndjson
@@ -58,6 +62,8 @@ async function dispatch(command: string | undefined, rest: string[], env: Env, i
       return agentCommand(rest, env);
     case 'agents':
       return agentsCommand(rest, env, io);
+    case 'frameworks':
+      return frameworksCommand(rest, env, io);
     case 'recovery':
       return recoveryCommand(rest, env, io);
     case 'registry':

@@ -2,26 +2,16 @@
 import { ConfigError, parseDuration } from '../config.ts';
 import type { AgentView } from '../registrar.ts';
 import type { AgentStatus } from '../registry/index.ts';
-import { callJson } from './api.ts';
-import { connectionFlags, operatorConnection, parseFlags, UsageError, type Connection, type Env, type Io } from './io.ts';
-import { duration, fields, relative, table, when } from './table.ts';
+import { callJson, listAll } from './api.ts';
+import { connectionFlags, operatorConnection, parseFlags, requiredId, UsageError, type Connection, type Env, type Io } from './io.ts';
+import { duration, eventTable, fields, relative, table, when } from './table.ts';
 
 const STATUSES: AgentStatus[] = ['admitted', 'unreachable', 'gone'];
 const json = { json: { type: 'boolean' } } as const;
 const reason = { reason: { type: 'string' } } as const;
 
-/** Every agent matching the filter: pages are followed until the API sends no cursor (a page may be empty). */
-export async function listAgents(conn: Connection, filter: Record<string, string>): Promise<AgentView[]> {
-  const agents: AgentView[] = [];
-  let cursor: string | undefined;
-  do {
-    const query = new URLSearchParams({ ...filter, limit: '1000', ...(cursor ? { cursor } : {}) });
-    const page = await callJson<{ agents: AgentView[]; cursor?: string }>(conn, 'GET', `/api/v1/agents?${query}`);
-    agents.push(...page.agents);
-    cursor = page.cursor;
-  } while (cursor);
-  return agents;
-}
+/** Every agent matching the filter, all pages. */
+export const listAgents = (conn: Connection, filter: Record<string, string>) => listAll<AgentView>(conn, '/api/v1/agents', 'agents', filter);
 
 /** What an operator asked of the agent: its drain (with the time left) and deactivation. */
 function instructions(agent: AgentView, now: number): string {
@@ -59,14 +49,7 @@ function agentDetail(a: AgentView, now: number): string {
     ['version', a.info.version || '-'],
     ...(a.info.machineId ? [['machine id', a.info.machineId] as [string, string]] : []),
   ];
-  const events = a.events.length === 0 ? '' : `\n${table(['AT', 'EVENT', 'BY', 'REASON'], a.events.map((e) => [when(e.at, now), e.type, e.by, e.reason ?? '']))}`;
-  return fields(lines) + events;
-}
-
-function agentId(positionals: string[], command: string): string {
-  const id = positionals[0];
-  if (!id) throw new UsageError(`agents ${command}: the agent's ID is required`);
-  return id;
+  return fields(lines) + eventTable(a.events, now);
 }
 
 function gracePeriodSeconds(text: string | undefined): number | undefined {
@@ -114,7 +97,7 @@ export async function agentsCommand(argv: string[], env: Env, io: Io): Promise<n
   }
   if (sub === 'get') {
     const { values, positionals } = parseFlags(args, { ...connectionFlags, ...json }, 1);
-    const id = agentId(positionals, sub);
+    const id = requiredId(positionals, `agents ${sub}`, 'agent');
     const agent = await callJson<AgentView>(operatorConnection(values, env), 'GET', `/api/v1/agents/${encodeURIComponent(id)}`);
     io.stdout.write(values.json ? `${JSON.stringify(agent, null, 2)}\n` : agentDetail(agent, now()));
     return 0;
@@ -122,7 +105,7 @@ export async function agentsCommand(argv: string[], env: Env, io: Io): Promise<n
   const action = sub === undefined ? undefined : ACTIONS[sub];
   if (sub !== undefined && action) {
     const { values, positionals } = parseFlags(args, { ...connectionFlags, ...json, ...action.flags }, 1);
-    const id = agentId(positionals, sub);
+    const id = requiredId(positionals, `agents ${sub}`, 'agent');
     const body = action.body(values);
     const agent = await callJson<AgentView>(operatorConnection(values, env), 'POST', `/api/v1/agents/${encodeURIComponent(id)}/${action.path}`, body);
     io.stdout.write(values.json ? `${JSON.stringify(agent, null, 2)}\n` : actionLine(agent, now()));

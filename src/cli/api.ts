@@ -31,3 +31,19 @@ export async function request(conn: Connection, method: string, path: string, bo
 export async function callJson<T>(conn: Connection, method: string, path: string, body?: unknown): Promise<T> {
   return (await (await request(conn, method, path, body)).json()) as T;
 }
+
+/**
+ * Every item of a paged list (`{ [key]: T[], cursor? }`): pages are followed until the API sends no
+ * cursor (a filtered page may be short or empty while one still comes).
+ */
+export async function listAll<T>(conn: Connection, path: string, key: string, filter: Record<string, string>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({ ...filter, limit: '1000', ...(cursor ? { cursor } : {}) });
+    const page = await callJson<Record<string, T[]> & { cursor?: string }>(conn, 'GET', `${path}?${query}`);
+    items.push(...(page[key] as T[]));
+    cursor = page.cursor as string | undefined;
+  } while (cursor);
+  return items;
+}

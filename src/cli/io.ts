@@ -41,6 +41,13 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(ar
   return parsed;
 }
 
+/** The record's ID, the command's one positional argument: `requiredId(positionals, 'agents get', 'agent')`. */
+export function requiredId(positionals: string[], command: string, kind: string): string {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`${command}: the ${kind}'s ID is required`);
+  return id;
+}
+
 export const connectionFlags = {
   url: { type: 'string' },
   'operator-token': { type: 'string' },

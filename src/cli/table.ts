@@ -1,5 +1,6 @@
 // Human output: aligned columns, and times as a local date and a duration ("12s ago"), while
 // `--json` keeps the API's numbers.
+import type { AgentEvent } from '../registry/index.ts';
 
 /** Columns padded to their widest cell, two spaces apart; numbers right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {
@@ -44,4 +45,9 @@ export function relative(at: number, now: number): string {
 /** A moment as a local date and time, with how long ago (or until) it is. */
 export function when(at: number, now: number): string {
   return `${new Date(at).toLocaleString()} (${relative(at, now)})`;
+}
+
+/** A record's last events (an agent's or a framework's) as a table after a blank line; nothing when there are none. */
+export function eventTable(events: AgentEvent[], now: number): string {
+  return events.length === 0 ? '' : `\n${table(['AT', 'EVENT', 'BY', 'REASON'], events.map((e) => [when(e.at, now), e.type, e.by, e.reason ?? '']))}`;
 }
