@@ -199,9 +199,9 @@ describe('POST /api/v1 agent actions', () => {
 describe('POST /api/v1 refusals', () => {
   it('refuses an unsupported call with 400, naming the supported ones', async () => {
     const m = await servingMaster();
-    const res = await mesos(m, { type: 'GET_FRAMEWORKS' });
+    const res = await mesos(m, { type: 'SUBSCRIBE' });
     expectError(res, 400, 'unsupported_call');
-    for (const t of ['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'MARK_AGENT_GONE', 'DEACTIVATE_AGENT', 'REACTIVATE_AGENT', 'DRAIN_AGENT']) {
+    for (const t of ['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'GET_FRAMEWORKS', 'MARK_AGENT_GONE', 'DEACTIVATE_AGENT', 'REACTIVATE_AGENT', 'DRAIN_AGENT']) {
       expect(res.body.message).toContain(t);
     }
   });

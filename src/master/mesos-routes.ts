@@ -2,11 +2,12 @@
 // `POST /api/v1` (the v1 operator API, JSON) and the legacy `GET /master/slaves`. Operator token, as
 // the REST operator API; the shapes are mesos-shapes.ts's.
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { isPending, leaseLapsed, type AgentRecord, type MasterRecord } from '../registry/index.ts';
-import { AGENT_PREFIX, type Registrar } from '../registrar.ts';
+import { isPending, leaseLapsed, type AgentRecord, type FrameworkRecord, type MasterRecord } from '../registry/index.ts';
+import { AGENT_PREFIX, FRAMEWORK_PREFIX, type Registrar } from '../registrar.ts';
 import { UUID_PATTERN } from '../secrets.ts';
 import { requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
+import { frameworkListingOf, getFrameworksFramework } from './mesos-framework-shapes.ts';
 import { MESOS_CALL_TYPES, legacySlavesQuery, mesosCall, mesosCallType, type MesosCall } from './mesos-schemas.ts';
 import {
   agentInfo, getAgentsAgent, getMaster, legacyRecoveredSlave, legacySlave, listingOf, type MesosListing,
@@ -57,7 +58,7 @@ async function jsonPieces(c: Context, pieces: AsyncGenerator<string>, log: (mess
 }
 
 /** The members of a JSON array: the records `map` keeps, comma-separated. */
-async function* members(records: AsyncIterable<{ value: AgentRecord }>, map: (r: AgentRecord) => unknown): AsyncGenerator<string> {
+async function* members<R>(records: AsyncIterable<{ value: R }>, map: (r: R) => unknown): AsyncGenerator<string> {
   let sep = '';
   for await (const { value } of records) {
     const member = map(value);
@@ -132,6 +133,13 @@ export function mesosRoutes(registrar: Registrar, tokens: TokenSource) {
         const get = listings(registrar, names, { agents: getAgentsAgent, recovered_agents: agentInfo });
         return jsonPieces(c, wrap('{"type":"GET_AGENTS","get_agents":', get, '}'), core.log);
       }
+      case 'GET_FRAMEWORKS': {
+        // Two passes of the frameworks' paged scan, active then completed (Mesos' two lists).
+        const master = (await core.currentMaster({ fresh: true })).value;
+        const pass = (listing: 'frameworks' | 'completed_frameworks') =>
+          members(core.scan<FrameworkRecord>(FRAMEWORK_PREFIX), (r) => (frameworkListingOf(r) === listing ? getFrameworksFramework(r, master) : undefined));
+        return jsonPieces(c, wrap('{"type":"GET_FRAMEWORKS","get_frameworks":{"frameworks":[', join(pass('frameworks'), '],"completed_frameworks":[', pass('completed_frameworks')), ']}}'), core.log);
+      }
       case 'MARK_AGENT_GONE':
         await registrar.markGone(agentIdOf(request.mark_agent_gone.agent_id), by);
         return c.body(null, 200);
@@ -176,6 +184,12 @@ export function mesosRoutes(registrar: Registrar, tokens: TokenSource) {
   });
 
   return app;
+}
+
+async function* join(first: AsyncGenerator<string>, between: string, second: AsyncGenerator<string>): AsyncGenerator<string> {
+  yield* first;
+  yield between;
+  yield* second;
 }
 
 async function* wrap(before: string, inner: AsyncGenerator<string>, after: string): AsyncGenerator<string> {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 export const MESOS_CALL_TYPES = [
-  'GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'MARK_AGENT_GONE', 'DEACTIVATE_AGENT', 'REACTIVATE_AGENT', 'DRAIN_AGENT',
+  'GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'GET_FRAMEWORKS', 'MARK_AGENT_GONE', 'DEACTIVATE_AGENT', 'REACTIVATE_AGENT', 'DRAIN_AGENT',
 ] as const;
 export type MesosCallType = (typeof MESOS_CALL_TYPES)[number];
 
@@ -32,6 +32,7 @@ export const mesosCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GET_HEALTH') }),
   z.object({ type: z.literal('GET_MASTER') }),
   z.object({ type: z.literal('GET_AGENTS') }),
+  z.object({ type: z.literal('GET_FRAMEWORKS') }),
   z.object({ type: z.literal('MARK_AGENT_GONE'), mark_agent_gone: onAgent }),
   z.object({ type: z.literal('DEACTIVATE_AGENT'), deactivate_agent: onAgent }),
   z.object({ type: z.literal('REACTIVATE_AGENT'), reactivate_agent: onAgent }),

@@ -26,8 +26,29 @@ const drainInfo = z.object({
   config: z.object({ max_grace_period: z.object({ nanoseconds: z.number() }).optional(), mark_gone: z.boolean() }),
 });
 
+const nanos = z.object({ nanoseconds: z.number() });
+const mesosFramework = z.object({
+  framework_info: z.object({
+    id,
+    name: z.string(),
+    user: z.string(),
+    roles: z.array(z.string()).optional(),
+    principal: z.string().optional(),
+    hostname: z.string().optional(),
+    webui_url: z.string().optional(),
+    capabilities: z.array(z.object({ type: z.string() })).optional(),
+    failover_timeout: z.number().describe('seconds'),
+  }),
+  active: z.boolean(),
+  connected: z.boolean(),
+  recovered: z.boolean(),
+  registered_time: nanos,
+  reregistered_time: nanos.optional(),
+  unregistered_time: nanos.optional(),
+});
+
 export const mesosResponseShape = z.object({
-  type: z.enum(['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS']),
+  type: z.enum(['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'GET_FRAMEWORKS']),
   get_health: z.object({ healthy: z.boolean() }).optional(),
   get_master: z
     .object({
@@ -50,6 +71,12 @@ export const mesosResponseShape = z.object({
         }),
       ),
       recovered_agents: z.array(agentInfo).describe('admitted agents that have not re-registered since the last failover'),
+    })
+    .optional(),
+  get_frameworks: z
+    .object({
+      frameworks: z.array(mesosFramework).describe('active and disconnected frameworks; `recovered` ones have not re-registered since the last failover'),
+      completed_frameworks: z.array(mesosFramework).describe('completed (torn down, or past their failover timeout) and not yet pruned'),
     })
     .optional(),
 });
@@ -83,7 +110,7 @@ export const MESOS_OPERATIONS: Record<string, Operation> = {
     summary: "Mesos' v1 operator API (JSON)",
     description:
       `For tooling written against Mesos. Supported calls: ${MESOS_CALL_TYPES.join(', ')}; any other is a 400 \`unsupported_call\` naming them. ` +
-      'GET_* calls answer in the Mesos JSON shapes; the agent calls answer an empty 200. Agents that have not re-registered since the last failover are listed in `recovered_agents`, as in Mesos.',
+      'GET_* calls answer in the Mesos JSON shapes; the agent calls answer an empty 200. Agents that have not re-registered since the last failover are listed in `recovered_agents`, as in Mesos; frameworks that have not are `recovered: true`.',
     tag: 'mesos',
     security: 'operator',
     body: { schema: 'MesosCall' },

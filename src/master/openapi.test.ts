@@ -4,7 +4,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { heldMaster, registerAgent, servingMaster } from '../../test/support/master-http.ts';
-import { OPERATOR, testMaster } from '../../test/support/master.ts';
+import { FRAMEWORK, OPERATOR, testMaster } from '../../test/support/master.ts';
 import { DOC_ASSETS } from './openapi-assets.ts';
 import { docRoutes } from './openapi-routes.ts';
 import { registryEventShape } from './openapi-events.ts';
@@ -136,14 +136,15 @@ describe('answers have the documented shapes', () => {
   it('for the Mesos-compatible endpoints', async () => {
     const { m } = await heldMaster(); // some agents listed as recovered
     await registerAgent(m, { hostname: 'b1', resources: { cpus: 2, ports: '[31000-32000]' } });
-    for (const type of ['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS']) {
+    await m.call('POST', '/api/v1/frameworks', { token: FRAMEWORK, body: { name: 'marathon', roles: ['web'], capabilities: ['MULTI_ROLE'] } });
+    for (const type of ['GET_HEALTH', 'GET_MASTER', 'GET_AGENTS', 'GET_FRAMEWORKS']) {
       const res = await m.call('POST', '/api/v1', { token: OPERATOR, body: { type } });
       expect(res.status, type).toBe(200);
       mesosResponseShape.parse(res.body);
     }
     const slaves = await m.call('GET', '/master/slaves', { token: OPERATOR });
     expect(legacySlavesShape.parse(slaves.body).recovered_slaves.length).toBe(3);
-    shapes.errorShape.parse((await m.call('POST', '/api/v1', { token: OPERATOR, body: { type: 'GET_FRAMEWORKS' } })).body);
+    shapes.errorShape.parse((await m.call('POST', '/api/v1', { token: OPERATOR, body: { type: 'SUBSCRIBE' } })).body);
   });
 
   it('for the event stream', async () => {
