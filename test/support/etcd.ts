@@ -31,6 +31,8 @@ export interface EtcdCluster {
   members: EtcdMember[];
   /** Resolves once a member answers with a leader, naming the leader. */
   leader(within?: number): Promise<EtcdMember>;
+  /** Resolves once the named member runs and knows a leader (a restarted member has rejoined). */
+  memberServing(name: string, within?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,10 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
       );
       if (typeof seen === 'string') throw new Error(seen);
       return seen!;
+    },
+    async memberServing(name, within = 30_000) {
+      const member = members.find((m) => m.name === name)!;
+      await eventually(`${name} serving with a leader`, async () => member.running() && (await memberStatus(member.endpoint))?.leaderName, Boolean, { within });
     },
     stop,
   };
