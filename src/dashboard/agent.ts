@@ -4,7 +4,7 @@ import type { AgentView } from '../registrar.ts';
 import type { MasterRecord } from '../registry/index.ts';
 import { agentBadges } from './agents.ts';
 import type { Child } from 'hono/jsx';
-import { confirmBox, csrfField, h, page, when, type Frame } from './layout.ts';
+import { actionForm, eventsTable, h, page, when, type Frame } from './layout.ts';
 
 /** What a finished action says on the agent's page (the only texts a `done` parameter can show). */
 export const DONE = {
@@ -21,17 +21,8 @@ const pairs = (record: Record<string, string | number>, empty: string) => {
   return h('table', { class: 'pairs' }, h('tbody', null, ...entries.map(([k, v]) => h('tr', null, h('th', null, k), h('td', { class: 'mono' }, String(v))))));
 };
 
-function actionForm(agent: AgentView, csrf: string, action: Action, title: string, confirm: string, extra: Child[] = [], danger = false) {
-  return h(
-    'form',
-    { method: 'post', action: `/actions/agents/${agent.id}/${action}`, class: 'card', id: `action-${action}` },
-    h('strong', null, title),
-    csrfField(csrf),
-    ...extra,
-    h('label', null, 'Reason (optional)', h('input', { name: 'reason', maxlength: 1024 })),
-    confirmBox(confirm),
-    h('button', { type: 'submit', class: danger ? 'danger' : '' }, title),
-  );
+function agentAction(agent: AgentView, csrf: string, action: Action, title: string, confirm: string, extra: Child[] = [], danger = false) {
+  return actionForm({ action: `/actions/agents/${agent.id}/${action}`, name: action, csrf, title, confirm, extra, danger });
 }
 
 export function agentPage(frame: Frame & { session: { operator: string; csrf: string } }, d: { agent: AgentView; master: MasterRecord; now: number; done?: Action }) {
@@ -71,28 +62,21 @@ export function agentPage(frame: Frame & { session: { operator: string; csrf: st
     h('h2', null, 'Attributes'),
     pairs(info.attributes, 'No attributes.'),
     h('h2', null, 'Events'),
-    agent.events.length === 0
-      ? h('p', { class: 'muted' }, 'No events.')
-      : h(
-          'table',
-          { id: 'events' },
-          h('thead', null, h('tr', null, h('th', null, 'When'), h('th', null, 'Event'), h('th', null, 'By'), h('th', null, 'Reason'))),
-          h('tbody', null, ...[...agent.events].reverse().map((e) => h('tr', null, h('td', null, when(e.at, now)), h('td', null, e.type), h('td', null, e.by), h('td', null, e.reason ?? '')))),
-        ),
+    eventsTable(agent.events, now),
     h('h2', null, 'Actions'),
     final
       ? h('p', { class: 'muted' }, 'Gone is final: nothing more can be done with this agent.')
       : h(
           'div',
           { class: 'actions' },
-          actionForm(agent, csrf, 'drain', 'Drain', 'Drain this agent', [
+          agentAction(agent, csrf, 'drain', 'Drain', 'Drain this agent', [
             h('label', null, 'Grace period, seconds (optional)', h('input', { name: 'maxGracePeriodSeconds', type: 'number', min: 0, step: 'any' })),
             h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'markGone', value: 'yes' }), ' mark gone once drained'),
           ]),
           agent.deactivated || agent.drain
-            ? actionForm(agent, csrf, 'reactivate', 'Reactivate', 'Reactivate this agent (clears drain and deactivation)')
-            : actionForm(agent, csrf, 'deactivate', 'Deactivate', 'Deactivate this agent'),
-          actionForm(agent, csrf, 'gone', 'Mark gone', 'This agent is gone for good; it cannot come back', [], true),
+            ? agentAction(agent, csrf, 'reactivate', 'Reactivate', 'Reactivate this agent (clears drain and deactivation)')
+            : agentAction(agent, csrf, 'deactivate', 'Deactivate', 'Deactivate this agent'),
+          agentAction(agent, csrf, 'gone', 'Mark gone', 'This agent is gone for good; it cannot come back', [], true),
         ),
   );
 }

@@ -1,7 +1,7 @@
 // The agent table: search by hostname, id prefix and status; paged with the API's cursors.
 import type { AgentFilter, AgentView } from '../registrar.ts';
 import { isPending, type MasterRecord } from '../registry/index.ts';
-import { badge, h, page, when, type Frame } from './layout.ts';
+import { badge, h, page, pager, when, type Frame } from './layout.ts';
 
 export interface AgentSearch {
   hostname?: string;
@@ -19,13 +19,6 @@ export function agentBadges(agent: AgentView, master: MasterRecord) {
     isPending(master, agent) ? badge('pending', 'pending re-registration') : null,
   ];
 }
-
-const query = (search: AgentSearch, cursor?: string) => {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries({ ...search, cursor })) if (v !== undefined && v !== '') q.set(k, String(v));
-  const text = q.toString();
-  return text ? `/agents?${text}` : '/agents';
-};
 
 export function agentsPage(frame: Frame, d: { agents: AgentView[]; cursor?: string; search: AgentSearch; master: MasterRecord; now: number; first: boolean }) {
   const { search, now } = d;
@@ -67,11 +60,6 @@ export function agentsPage(frame: Frame, d: { agents: AgentView[]; cursor?: stri
             ),
           ),
         ),
-    h(
-      'nav',
-      { class: 'pager' },
-      d.first ? null : h('a', { href: query(search) }, '« First page'),
-      d.cursor ? h('a', { href: query(search, d.cursor), rel: 'next' }, 'Next page »') : null,
-    ),
+    pager('/agents', search, d),
   );
 }

@@ -9,21 +9,40 @@ import { HTTPException } from 'hono/http-exception';
 import type { Child } from 'hono/jsx';
 import { verifyToken, type TokenSource } from '../master/auth.ts';
 import { ApiError, errorHandler } from '../master/errors.ts';
-import { actionBody, agentIdParam, drainBody, MAX_BODY_BYTES, parse } from '../master/schemas.ts';
-import { agentView, type Log, type Registrar } from '../registrar.ts';
-import { leaseLapsed } from '../registry/index.ts';
+import { actionBody, agentIdParam, drainBody, idParam, MAX_BODY_BYTES, parse } from '../master/schemas.ts';
+import { agentView, frameworkView, type Log, type Registrar } from '../registrar.ts';
+import { leaseLapsed, type FrameworkStatus } from '../registry/index.ts';
 import { constantTimeEqual } from '../secrets.ts';
 import { agentPage, DONE, type Action } from './agent.ts';
 import { agentsPage, type AgentSearch } from './agents.ts';
+import { frameworkPage } from './framework.ts';
+import { frameworkSearch, frameworksPage, matches } from './frameworks.ts';
 import { errorPage, loginPage } from './login.ts';
 import { overviewPage } from './overview.ts';
 import { endSession, readSession, startSession, type Session } from './session.ts';
 
 type Env = { Variables: { session: Session } };
 
-/** Rows a page of the agent table aims for, and how many store pages it reads at most to fill one. */
+/** Rows a page of a table aims for, and how many store pages it reads at most to fill one. */
 const PAGE_SIZE = 50;
 const MAX_STORE_PAGES = 10;
+/** The overview counts frameworks on one page this long, never by a scan: frameworks are few. */
+const OVERVIEW_FRAMEWORKS = 100;
+
+/** Filtered store pages may be short or empty: reads a few, from the query's cursor, to fill one page of a table. */
+async function fillPage<T>(cursor: string | undefined, read: (page: { cursor?: string; limit: number }) => Promise<{ items: T[]; cursor?: string | undefined }>) {
+  const items: T[] = [];
+  for (let n = 0; n < MAX_STORE_PAGES && items.length < PAGE_SIZE; n++) {
+    const got = await read({ ...(cursor ? { cursor } : {}), limit: PAGE_SIZE - items.length });
+    items.push(...got.items);
+    cursor = got.cursor;
+    if (!cursor) break;
+  }
+  return { items, ...(cursor ? { cursor } : {}) };
+}
+
+const idPrefixProblem = (prefix: string | undefined, kind: string) =>
+  prefix !== undefined && !/^[0-9a-fA-F-]{1,64}$/.test(prefix) ? new ApiError(400, 'bad_request', `idPrefix: must be the start of ${kind} id`) : undefined;
 
 const html = (c: Context, node: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 503 = 200) => {
   // Pages show the registry: never cached, never framed, no scripts, forms only to this origin.
@@ -114,9 +133,13 @@ export function dashboardRoutes(registrar: Registrar, tokens: TokenSource, log: 
 
   app.get('/', signedIn, async (c) => {
     const { master, counts, pending, countsAt } = await registrar.masterStatus();
+    const onePage = await registrar.listFrameworks({}, { limit: OVERVIEW_FRAMEWORKS });
+    const frameworks = { counts: { active: 0, disconnected: 0, completed: 0 } as Record<FrameworkStatus, number>, more: onePage.cursor !== undefined };
+    for (const f of onePage.frameworks) frameworks.counts[f.status]++;
     const now = clock.now();
     const notice = c.req.query('done') === 'release' ? 'Hold released: the next sweep marks the agents that missed the window.' : undefined;
-    return html(c, overviewPage({ title: 'Overview', session: c.get('session') }, { master, counts, pending, countsAt, now, leaseLapsed: leaseLapsed(master, now, policy) }, notice));
+    const data = { master, counts, pending, countsAt, frameworks, now, leaseLapsed: leaseLapsed(master, now, policy) };
+    return html(c, overviewPage({ title: 'Overview', session: c.get('session') }, data, notice));
   });
 
   app.get('/agents', signedIn, async (c) => {
@@ -127,17 +150,13 @@ export function dashboardRoutes(registrar: Registrar, tokens: TokenSource, log: 
       ...(q.status === 'admitted' || q.status === 'unreachable' || q.status === 'gone' ? { status: q.status } : {}),
       ...(q.pending === 'true' ? { pending: true } : {}),
     };
-    if (search.idPrefix !== undefined && !/^[0-9a-fA-F-]{1,64}$/.test(search.idPrefix)) throw new ApiError(400, 'bad_request', 'idPrefix: must be the start of an agent id');
+    const problem = idPrefixProblem(search.idPrefix, 'an agent');
+    if (problem) throw problem;
     const filter = { ...search, ...(search.idPrefix ? { idPrefix: search.idPrefix.toLowerCase() } : {}) };
-    // Filtered store pages may be short or empty: read a few to fill one page of the table.
-    const agents = [];
-    let cursor = q.cursor || undefined;
-    for (let read = 0; read < MAX_STORE_PAGES && agents.length < PAGE_SIZE; read++) {
-      const got = await registrar.listAgents(filter, { ...(cursor ? { cursor } : {}), limit: PAGE_SIZE - agents.length });
-      agents.push(...got.agents.map(agentView));
-      cursor = got.cursor;
-      if (!cursor) break;
-    }
+    const { items: agents, cursor } = await fillPage(q.cursor || undefined, async (p) => {
+      const got = await registrar.listAgents(filter, p);
+      return { items: got.agents.map(agentView), cursor: got.cursor };
+    });
     agents.sort((a, b) => a.info.hostname.localeCompare(b.info.hostname) || (a.id < b.id ? -1 : 1));
     const { value: master } = await registrar.core.currentMaster();
     return html(c, agentsPage({ title: 'Agents', session: c.get('session') }, { agents, ...(cursor ? { cursor } : {}), search, master, now: clock.now(), first: !q.cursor }));
@@ -148,6 +167,34 @@ export function dashboardRoutes(registrar: Registrar, tokens: TokenSource, log: 
     const { value: master } = await registrar.core.currentMaster();
     const done = c.req.query('done');
     return html(c, agentPage({ title: agent.info.hostname, session: c.get('session') }, { agent, master, now: clock.now(), ...(done && done in DONE ? { done: done as Action } : {}) }));
+  });
+
+  app.get('/frameworks', signedIn, async (c) => {
+    const q = c.req.query();
+    const search = frameworkSearch(q);
+    const problem = idPrefixProblem(search.idPrefix, 'a framework');
+    if (problem) throw problem;
+    const { items: frameworks, cursor } = await fillPage(q.cursor || undefined, async (p) => {
+      const got = await registrar.listFrameworks(search.status ? { status: search.status } : {}, p);
+      return { items: got.frameworks.map(frameworkView).filter((f) => matches(search, f)), cursor: got.cursor };
+    });
+    frameworks.sort((a, b) => a.info.name.localeCompare(b.info.name) || (a.id < b.id ? -1 : 1));
+    const { value: master } = await registrar.core.currentMaster();
+    return html(c, frameworksPage({ title: 'Frameworks', session: c.get('session') }, { frameworks, ...(cursor ? { cursor } : {}), search, master, now: clock.now(), first: !q.cursor }));
+  });
+
+  app.get('/frameworks/:frameworkId', signedIn, async (c) => {
+    const framework = frameworkView(await registrar.getFramework(idParam(c, 'framework')));
+    const { value: master } = await registrar.core.currentMaster();
+    const done = c.req.query('done') === 'teardown';
+    return html(c, frameworkPage({ title: framework.info.name, session: c.get('session') }, { framework, master, now: clock.now(), done }));
+  });
+
+  app.post('/actions/frameworks/:frameworkId/teardown', limit, fromThisSite, signedIn, async (c) => {
+    const id = idParam(c, 'framework');
+    const field = await form(c, { confirm: true });
+    await registrar.teardownFramework(id, actor(c, field('reason')));
+    return c.redirect(`/frameworks/${id}?done=teardown`, 303);
   });
 
   // The actions: each answers with a redirect to the agent's page only once the registrar has

@@ -3,7 +3,7 @@
 // only, no build step), and that cannot read .tsx. hono/jsx escapes every text and attribute.
 import { type Child, jsx as h } from 'hono/jsx';
 import { relative } from '../cli/table.ts';
-import type { AgentStatus } from '../registry/index.ts';
+import type { AgentEvent, AgentStatus, FrameworkStatus } from '../registry/index.ts';
 
 export { h };
 
@@ -17,7 +17,7 @@ main{max-width:1100px;margin:1.5em auto;padding:0 1.5em}h1{font-size:1.4em;margi
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4em .6em;border-bottom:1px solid #e3e7eb;vertical-align:top}
 th{background:#eef1f4;font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1.2em;margin:0}dt{color:#57606a}dd{margin:0}
 .badge{display:inline-block;padding:.05em .55em;border-radius:1em;font-size:.85em;font-weight:600;border:1px solid transparent;margin-right:.25em}
-.admitted,.done{background:#dafbe1;color:#116329}.unreachable,.recovering{background:#fff1d6;color:#7d4e00}.gone{background:#e5e7ea;color:#424a53}
+.admitted,.active,.done{background:#dafbe1;color:#116329}.unreachable,.disconnected,.recovering{background:#fff1d6;color:#7d4e00}.gone,.completed{background:#e5e7ea;color:#424a53}
 .held,.lapsed{background:#ffe1e1;color:#a40e26}.draining,.drained,.deactivated,.pending{background:#ddf4ff;color:#0a3069}
 .banner{border-radius:6px;padding:.9em 1.2em;margin-bottom:1em;border:1px solid}.warning{background:#fff0f0;border-color:#e5a0a8;color:#6e0b1d}
 .notice{background:#eef9f0;border-color:#9ed3a8}.error{background:#fff0f0;border-color:#e5a0a8}
@@ -49,7 +49,7 @@ export function page(frame: Frame, ...content: Child[]) {
         'header',
         null,
         h('strong', null, 'registrar'),
-        session ? [h('a', { href: '/' }, 'Overview'), h('a', { href: '/agents' }, 'Agents')] : null,
+        session ? [h('a', { href: '/' }, 'Overview'), h('a', { href: '/agents' }, 'Agents'), h('a', { href: '/frameworks' }, 'Frameworks')] : null,
         session
           ? h('span', { class: 'me' }, 'signed in as ', h('b', null, session.operator), ' ', h('form', { method: 'post', action: '/logout' }, csrfField(session.csrf), h('button', { type: 'submit' }, 'Sign out')))
           : null,
@@ -64,11 +64,54 @@ export const csrfField = (csrf: string) => h('input', { type: 'hidden', name: 'c
 /** The confirmation every action needs: a required checkbox (checked again on the server). */
 export const confirmBox = (text: string) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'confirm', value: 'yes', required: true }), ` ${text}`);
 
-export const badge = (kind: AgentStatus | string, text: string = kind) => h('span', { class: `badge ${kind}` }, text);
+export const badge = (kind: AgentStatus | FrameworkStatus | string, text: string = kind) => h('span', { class: `badge ${kind}` }, text);
 
 /** A time as a UTC date (the server cannot know the browser's zone) with how long ago it is, as the CLI says it: "2026-05-01 12:00:03 UTC (3m ago)". */
 export function when(at: number | undefined, now: number) {
   if (at === undefined) return h('span', { class: 'muted' }, '—');
   const date = new Date(at).toISOString();
   return h('time', { datetime: date, title: date }, `${date.slice(0, 19).replace('T', ' ')} UTC (${relative(at, now)})`);
+}
+
+/** A list page's address with its search and (for the next page) the API's cursor: `/agents?hostname=web-1&cursor=…`. */
+export function listHref(path: string, search: object, cursor?: string): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...search, cursor })) if (v !== undefined && v !== '') q.set(k, String(v));
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** A list's links to its first page (unless on it) and the next (while the API gave a cursor). */
+export function pager(path: string, search: object, d: { cursor?: string; first: boolean }) {
+  return h(
+    'nav',
+    { class: 'pager' },
+    d.first ? null : h('a', { href: listHref(path, search) }, '« First page'),
+    d.cursor ? h('a', { href: listHref(path, search, d.cursor), rel: 'next' }, 'Next page »') : null,
+  );
+}
+
+/** A record's last events, newest first. */
+export function eventsTable(events: AgentEvent[], now: number) {
+  if (events.length === 0) return h('p', { class: 'muted' }, 'No events.');
+  return h(
+    'table',
+    { id: 'events' },
+    h('thead', null, h('tr', null, h('th', null, 'When'), h('th', null, 'Event'), h('th', null, 'By'), h('th', null, 'Reason'))),
+    h('tbody', null, ...[...events].reverse().map((e) => h('tr', null, h('td', null, when(e.at, now)), h('td', null, e.type), h('td', null, e.by), h('td', null, e.reason ?? '')))),
+  );
+}
+
+/** An action on a record: a form (id `action-<name>`) with the session value, an optional reason and its confirmation. */
+export function actionForm(a: { action: string; name: string; csrf: string; title: string; confirm: string; extra?: Child[]; danger?: boolean }) {
+  return h(
+    'form',
+    { method: 'post', action: a.action, class: 'card', id: `action-${a.name}` },
+    h('strong', null, a.title),
+    csrfField(a.csrf),
+    ...(a.extra ?? []),
+    h('label', null, 'Reason (optional)', h('input', { name: 'reason', maxlength: 1024 })),
+    confirmBox(a.confirm),
+    h('button', { type: 'submit', class: a.danger ? 'danger' : '' }, a.title),
+  );
 }

@@ -1,6 +1,6 @@
 // The overview: the master's epoch, lease and recovery, with a warning and a release form while
 // marking is held, and the registry's counts as of the last sweep.
-import type { AgentStatus, MasterRecord } from '../registry/index.ts';
+import type { AgentStatus, FrameworkStatus, MasterRecord } from '../registry/index.ts';
 import { badge, confirmBox, csrfField, h, page, when, type Frame } from './layout.ts';
 
 export interface OverviewData {
@@ -9,6 +9,8 @@ export interface OverviewData {
   pending: number;
   countsAt: number;
   leaseLapsed: boolean;
+  /** Counted on the first page of frameworks; `more` when there are others beyond it. */
+  frameworks: { counts: Record<FrameworkStatus, number>; more: boolean };
   now: number;
 }
 
@@ -72,5 +74,12 @@ export function overviewPage(frame: Frame & { session: { operator: string; csrf:
       count('pending re-registration', d.pending, 'pending', '/agents?pending=true'),
     ),
     h('p', { class: 'muted' }, 'Counted by the last sweep: ', when(d.countsAt, now)),
+    h('h2', null, 'Frameworks'),
+    h(
+      'div',
+      { class: 'counts', id: 'framework-counts' },
+      ...(['active', 'disconnected', 'completed'] as const).map((s) => count(s, d.frameworks.counts[s], s, `/frameworks?status=${s}`)),
+    ),
+    d.frameworks.more ? h('p', { class: 'muted' }, 'Counted on the first page of frameworks only: there are more. ', h('a', { href: '/frameworks' }, 'See them all')) : null,
   );
 }

@@ -66,7 +66,7 @@ export function createMaster(deps: MasterDeps): Hono {
   app.route('/', mesosRoutes(registrar, tokens)); // POST /api/v1 exactly, GET /master/slaves
   app.route('/api/v1', operatorRoutes(registrar, tokens));
   app.route('/', docRoutes()); // GET /openapi.json, /doc
-  app.route('/', dashboardRoutes(registrar, tokens, log)); // GET /, /agents, /agents/:id, /login; POST /login, /logout, /actions/*
+  app.route('/', dashboardRoutes(registrar, tokens, log)); // GET /, /agents, /agents/:id, /frameworks, /frameworks/:id, /login; POST /login, /logout, /actions/*
 
   app.get('/health', async (c) => {
     // A store that failed in a way only a restart mends answers reads but not writes: not healthy.

@@ -2,6 +2,8 @@
 // an operator token (POST /login) and then carried by a session cookie. Its forms take
 // application/x-www-form-urlencoded fields, each with the session's `csrf` value; errors are pages
 // with the API's status, code and message.
+import { z } from 'zod';
+import { frameworkListQuery } from './framework-schemas.ts';
 import type { Operation } from './openapi-operations.ts';
 import { listQuery } from './schemas.ts';
 
@@ -72,6 +74,14 @@ export const DASHBOARD_OPERATIONS: Record<string, Operation> = {
     maxGracePeriodSeconds: { type: 'string', description: 'seconds; empty for no limit' },
     markGone: { type: 'string', enum: ['yes'], description: 'mark it gone once drained' },
   }),
+  'GET /frameworks': page(
+    'dashboardFrameworks',
+    'Frameworks',
+    'A searchable, paged table of frameworks.',
+    frameworkListQuery.pick({ status: true, cursor: true }).extend({ name: z.string().max(255).optional().describe('part of the name, in any case'), idPrefix: listQuery.shape.idPrefix }),
+  ),
+  'GET /frameworks/{frameworkId}': page('dashboardFramework', 'A framework', 'Its record, events and teardown.'),
+  'POST /actions/frameworks/{frameworkId}/teardown': action('dashboardTeardownFramework', 'Tear a framework down (completed, final)', {}, false),
   'POST /actions/release': {
     ...action('dashboardRelease', 'Release a recovery hold', {}, false),
     errors: { 400: 'not confirmed', 403: 'a form from another site, or an expired csrf value', 409: '`not_held`: marking is not held', 413: '', 503: '' },
