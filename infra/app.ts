@@ -33,6 +33,7 @@ new RegistrarStack(app, context('stackName') ?? 'Registrar', {
   settings,
   joinTokenSecret: context('joinTokenSecret'),
   operatorTokenSecret: context('operatorTokenSecret'),
+  frameworkTokenSecret: context('frameworkTokenSecret'),
   apiConcurrency: number('apiConcurrency'),
   ...(retentionDays === undefined ? {} : { logRetention: retentionDays as RetentionDays }),
 });

@@ -82,25 +82,26 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
 
   it('gives the API the token secrets’ ARNs alone, never their values, and only it may read them', () => {
     const secrets = byType('AWS::SecretsManager::Secret');
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(3);
     for (const [, secret] of secrets) {
       expect(secret.DeletionPolicy).toBe('Retain');
       expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true, PasswordLength: 48 });
       expect(secret.Properties.SecretString).toBeUndefined();
     }
     const vars = fn(ids.api).Environment.Variables;
-    const referenced = [vars.REGISTRAR_JOIN_TOKEN_SECRET, vars.REGISTRAR_OPERATOR_TOKEN_SECRET].map((v: { Ref: string }) => v.Ref);
+    const referenced = [vars.REGISTRAR_JOIN_TOKEN_SECRET, vars.REGISTRAR_OPERATOR_TOKEN_SECRET, vars.REGISTRAR_FRAMEWORK_TOKEN_SECRET].map((v: { Ref: string }) => v.Ref);
     expect(referenced.sort()).toEqual(secrets.map(([id]) => id).sort());
     expect(JSON.stringify(s.resources)).not.toMatch(/resolve:secretsmanager/); // no value is resolved into any configuration
     for (const id of [ids.api, ids.sweeper]) {
       expect(Object.keys(fn(id).Environment.Variables)).not.toContain('REGISTRAR_JOIN_TOKEN');
       expect(Object.keys(fn(id).Environment.Variables)).not.toContain('REGISTRAR_OPERATOR_TOKEN');
+      expect(Object.keys(fn(id).Environment.Variables)).not.toContain('REGISTRAR_FRAMEWORK_TOKEN');
     }
     expect(Object.keys(fn(ids.sweeper).Environment.Variables)).not.toContain('REGISTRAR_JOIN_TOKEN_SECRET');
   });
 
   it('uses existing secrets when given, by name or ARN', () => {
-    const { resources, template } = synth({ joinTokenSecret: 'registrar/join', operatorTokenSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/operator-AbCdEf' });
+    const { resources, template } = synth({ joinTokenSecret: 'registrar/join', operatorTokenSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/operator-AbCdEf', frameworkTokenSecret: 'registrar/framework' });
     expect(Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret')).toHaveLength(0);
     const api = Object.values(resources).find((r) => r.Properties?.Handler === 'index.stream')!;
     expect(JSON.stringify(api.Properties.Environment.Variables.REGISTRAR_JOIN_TOKEN_SECRET)).toMatch(/secret:registrar\/join/);
@@ -125,7 +126,7 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
       Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true, FunctionName: { 'Fn::GetAtt': [ids.api, 'Arn'] },
     });
     s.template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionUrl'] } });
-    for (const name of ['TableName', 'SweeperName', 'JoinTokenSecretArn', 'OperatorTokenSecretArn', 'ApiLogGroup', 'SweeperLogGroup']) {
+    for (const name of ['TableName', 'SweeperName', 'JoinTokenSecretArn', 'OperatorTokenSecretArn', 'FrameworkTokenSecretArn', 'ApiLogGroup', 'SweeperLogGroup']) {
       s.template.hasOutput(name, Match.anyValue());
     }
   });

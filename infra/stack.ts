@@ -54,6 +54,7 @@ export interface RegistrarStackProps extends StackProps {
   /** Existing Secrets Manager secrets (name or ARN) holding each token list; the stack generates them when absent. */
   joinTokenSecret?: string;
   operatorTokenSecret?: string;
+  frameworkTokenSecret?: string;
   /** The API's concurrency cap's default (the ApiConcurrency parameter), bounding its cost under a flood. */
   apiConcurrency?: number;
   logRetention?: RetentionDays;
@@ -67,7 +68,7 @@ export class RegistrarStack extends Stack {
   constructor(scope: Construct, id: string, props: RegistrarStackProps = {}) {
     super(scope, id, props);
     const settings = { ...LAMBDA_SETTINGS, ...props.settings };
-    for (const name of ['REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN']) {
+    for (const name of ['REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_FRAMEWORK_TOKEN']) {
       if (name in settings) throw new Error(`${name} is set by the stack itself, not by settings`);
     }
     // A bad value fails here, at synth, rather than as a 503 after deploying.
@@ -90,6 +91,7 @@ export class RegistrarStack extends Stack {
     const environment = { ...settings, REGISTRAR_STORE: `dynamodb:${this.table.tableName}` };
     const join = this.tokenSecret('JoinToken', props.joinTokenSecret);
     const operator = this.tokenSecret('OperatorToken', props.operatorTokenSecret);
+    const framework = this.tokenSecret('FrameworkToken', props.frameworkTokenSecret);
     const apiConcurrency = new CfnParameter(this, 'ApiConcurrency', {
       type: 'Number',
       default: props.apiConcurrency ?? DEFAULT_API_CONCURRENCY,
@@ -102,9 +104,14 @@ export class RegistrarStack extends Stack {
       description: 'registrar: the HTTP API',
       memorySize: 256,
       timeout: Duration.seconds(10),
-      environment: { ...environment, REGISTRAR_JOIN_TOKEN_SECRET: join.secretArn, REGISTRAR_OPERATOR_TOKEN_SECRET: operator.secretArn },
+      environment: {
+        ...environment,
+        REGISTRAR_JOIN_TOKEN_SECRET: join.secretArn,
+        REGISTRAR_OPERATOR_TOKEN_SECRET: operator.secretArn,
+        REGISTRAR_FRAMEWORK_TOKEN_SECRET: framework.secretArn,
+      },
       actions: TABLE_ACTIONS.api,
-      secrets: [join, operator],
+      secrets: [join, operator, framework],
       // START/END/REPORT lines on every heartbeat would cost more than the heartbeats; errors still log.
       systemLogLevel: SystemLogLevel.WARN,
       logRetention: props.logRetention,
@@ -137,6 +144,7 @@ export class RegistrarStack extends Stack {
     new CfnOutput(this, 'SweeperName', { value: this.sweeper.functionName });
     new CfnOutput(this, 'JoinTokenSecretArn', { value: join.secretArn });
     new CfnOutput(this, 'OperatorTokenSecretArn', { value: operator.secretArn });
+    new CfnOutput(this, 'FrameworkTokenSecretArn', { value: framework.secretArn });
   }
 
   /** An existing secret, or a new one holding a generated token (48 letters and digits). */
@@ -147,7 +155,7 @@ export class RegistrarStack extends Stack {
         : Secret.fromSecretNameV2(this, id, nameOrArn);
     }
     return new Secret(this, id, {
-      description: `registrar: REGISTRAR_${id === 'JoinToken' ? 'JOIN' : 'OPERATOR'}_TOKEN (one token, or label:token pairs separated by commas)`,
+      description: `registrar: REGISTRAR_${id.replace(/Token$/, '').toUpperCase()}_TOKEN (one token, or label:token pairs separated by commas)`,
       generateSecretString: { excludePunctuation: true, includeSpace: false, passwordLength: 48 },
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -73,12 +73,17 @@ describe('configuration', () => {
     expect(() => parseTokens('T', 'a:token-one-0123456789,a:token-two-0123456789', 'join')).toThrow(/distinct/);
     expect(() => parseTokens('T', 'token-one-0123456789,token-two-0123456789', 'join')).toThrow(/label:token/);
     expect(() => loadConfig({ REGISTRAR_JOIN_TOKEN: 'same-token-0123456789', REGISTRAR_OPERATOR_TOKEN: 'same-token-0123456789' })).toThrow(/must not share/);
+    expect(() => loadConfig({ REGISTRAR_JOIN_TOKEN: 'same-token-0123456789', REGISTRAR_FRAMEWORK_TOKEN: 'same-token-0123456789' })).toThrow(/must not share/);
+    expect(() => loadConfig({ REGISTRAR_FRAMEWORK_TOKEN: 'short' })).toThrow(/REGISTRAR_FRAMEWORK_TOKEN: a token must be at least 16/);
   });
 
   it('requires tokens with any store but LevelDB', () => {
     expect(() => requireTokens(loadConfig({ REGISTRAR_STORE: 'memory' }))).toThrow(/REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required/);
     const both = loadConfig({ REGISTRAR_STORE: 'memory', REGISTRAR_JOIN_TOKEN: 'join-token-0123456789', REGISTRAR_OPERATOR_TOKEN: 'op:operator-token-0123456789' });
-    expect(requireTokens(both).operator).toEqual([{ label: 'op', token: 'operator-token-0123456789' }]);
+    expect(() => requireTokens(both)).toThrow(/REGISTRAR_FRAMEWORK_TOKEN is required with the memory store/);
+    const all = loadConfig({ REGISTRAR_STORE: 'memory', REGISTRAR_JOIN_TOKEN: 'join-token-0123456789', REGISTRAR_OPERATOR_TOKEN: 'op:operator-token-0123456789', REGISTRAR_FRAMEWORK_TOKEN: 'marathon:framework-token-0123456789' });
+    expect(requireTokens(all).operator).toEqual([{ label: 'op', token: 'operator-token-0123456789' }]);
+    expect(requireTokens(all).framework).toEqual([{ label: 'marathon', token: 'framework-token-0123456789' }]);
   });
 
   it('reads every store', () => {

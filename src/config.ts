@@ -41,6 +41,8 @@ export interface Config {
   /** Undefined when unset: the LevelDB store generates them, every other store refuses to start. */
   joinTokens?: Token[];
   operatorTokens?: Token[];
+  /** Framework tokens (REGISTRAR_FRAMEWORK_TOKEN): to register a framework; the same rules as join tokens. */
+  frameworkTokens?: Token[];
   /** Ticket signing keys (rule 13): the first signs, all verify. Unset: the registry keeps them. */
   ticketKeys?: string[];
   policy: Policy;
@@ -171,13 +173,13 @@ export function flagsToEnv(argv: string[]): Env {
 }
 
 const KNOWN = new Set([
-  'PORT', 'REGISTRAR_HOST', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
+  'PORT', 'REGISTRAR_HOST', 'REGISTRAR_STORE', 'REGISTRAR_JOIN_TOKEN', 'REGISTRAR_OPERATOR_TOKEN', 'REGISTRAR_FRAMEWORK_TOKEN', 'REGISTRAR_HEARTBEAT_INTERVAL', 'REGISTRAR_AGENT_TIMEOUT',
   'REGISTRAR_LIVENESS_GRANULARITY', 'REGISTRAR_MASTER_LEASE', 'REGISTRAR_REREGISTER_TIMEOUT', 'REGISTRAR_SWEEP_INTERVAL',
   'REGISTRAR_MAX_CLOCK_SKEW', 'REGISTRAR_RECOVERY_UNREACHABLE_LIMIT', 'REGISTRAR_RECOVERY_UNREACHABLE_MINIMUM',
   'REGISTRAR_UNREACHABLE_RATE_LIMIT', 'REGISTRAR_REGISTRY_RETENTION', 'REGISTRAR_REGISTRY_MAX_ENTRIES', 'REGISTRAR_MAX_AGENTS',
   'REGISTRAR_REGISTRATION_RATE_LIMIT', 'REGISTRAR_TLS_CERT', 'REGISTRAR_TLS_KEY', 'REGISTRAR_STORE_TIMEOUT', 'REGISTRAR_TICKET_KEYS',
   // Lambda: the Secrets Manager secrets holding the tokens, read at run time (src/lambda.ts).
-  'REGISTRAR_JOIN_TOKEN_SECRET', 'REGISTRAR_OPERATOR_TOKEN_SECRET',
+  'REGISTRAR_JOIN_TOKEN_SECRET', 'REGISTRAR_OPERATOR_TOKEN_SECRET', 'REGISTRAR_FRAMEWORK_TOKEN_SECRET',
 ]);
 
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
@@ -222,6 +224,11 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   if (joinTokens.some((j) => operatorTokens.some((o) => o.token === j.token))) {
     throw new ConfigError('REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN must not share a token');
   }
+  const framework = env.REGISTRAR_FRAMEWORK_TOKEN;
+  const frameworkTokens = framework ? parseTokens('REGISTRAR_FRAMEWORK_TOKEN', framework, 'framework') : [];
+  if (frameworkTokens.some((f) => [...joinTokens, ...operatorTokens].some((t) => t.token === f.token))) {
+    throw new ConfigError('REGISTRAR_FRAMEWORK_TOKEN must not share a token with REGISTRAR_JOIN_TOKEN or REGISTRAR_OPERATOR_TOKEN');
+  }
   const ticketKeys = env.REGISTRAR_TICKET_KEYS?.split(',').map((k) => k.trim()).filter(Boolean);
   if (ticketKeys?.some((k) => k.length < 32)) throw new ConfigError('REGISTRAR_TICKET_KEYS: each key must be at least 32 characters (comma-separated; the first signs)');
   const certFile = env.REGISTRAR_TLS_CERT;
@@ -238,14 +245,16 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     policy,
     ...(join ? { joinTokens } : {}),
     ...(operator ? { operatorTokens } : {}),
+    ...(framework ? { frameworkTokens } : {}),
     ...(ticketKeys?.length ? { ticketKeys } : {}),
   };
 }
 
 /** Shared stores and serverless runtimes never start with an open API. */
-export function requireTokens(config: Config): { join: Token[]; operator: Token[] } {
+export function requireTokens(config: Config): { join: Token[]; operator: Token[]; framework: Token[] } {
   if (!config.joinTokens || !config.operatorTokens) {
     throw new ConfigError(`REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required with the ${config.store.kind} store`);
   }
-  return { join: config.joinTokens, operator: config.operatorTokens };
+  if (!config.frameworkTokens) throw new ConfigError(`REGISTRAR_FRAMEWORK_TOKEN is required with the ${config.store.kind} store`);
+  return { join: config.joinTokens, operator: config.operatorTokens, framework: config.frameworkTokens };
 }

@@ -84,23 +84,31 @@ function openRegistry(env: Env, log: Log, clock: Clock, metrics: Metrics, store?
 export const TOKEN_REFRESH_MS = 30_000;
 
 /**
- * Tokens kept in Secrets Manager (REGISTRAR_JOIN_TOKEN_SECRET, REGISTRAR_OPERATOR_TOKEN_SECRET): read at
+ * Tokens kept in Secrets Manager (REGISTRAR_JOIN_TOKEN_SECRET, REGISTRAR_OPERATOR_TOKEN_SECRET,
+ * REGISTRAR_FRAMEWORK_TOKEN_SECRET): read at
  * run time, never in the function's configuration, cached by the container, and read again when a
  * request presents an unknown token, so a rotated secret is taken without a redeploy.
  */
 function secretTokens(env: Env, readSecret: SecretReader, clock: Clock, log: Log): (TokenSource & { load(): Promise<void> }) | undefined {
   const joinId = env.REGISTRAR_JOIN_TOKEN_SECRET;
   const operatorId = env.REGISTRAR_OPERATOR_TOKEN_SECRET;
-  if (!joinId && !operatorId) return undefined;
-  if (!joinId || !operatorId) throw new ConfigError('REGISTRAR_JOIN_TOKEN_SECRET and REGISTRAR_OPERATOR_TOKEN_SECRET come together');
+  const frameworkId = env.REGISTRAR_FRAMEWORK_TOKEN_SECRET;
+  if (!joinId && !operatorId && !frameworkId) return undefined;
+  if (!joinId || !operatorId || !frameworkId) {
+    throw new ConfigError('REGISTRAR_JOIN_TOKEN_SECRET, REGISTRAR_OPERATOR_TOKEN_SECRET and REGISTRAR_FRAMEWORK_TOKEN_SECRET come together');
+  }
   let tokens: Tokens | undefined;
   let readAt = Number.NEGATIVE_INFINITY;
   let reading: Promise<void> | undefined;
   const read = () =>
     (reading ??= (async () => {
       try {
-        const [join, operator] = await Promise.all([readSecret(joinId), readSecret(operatorId)]);
-        tokens = { join: parseTokens('REGISTRAR_JOIN_TOKEN_SECRET', join, 'join'), operator: parseTokens('REGISTRAR_OPERATOR_TOKEN_SECRET', operator, 'operator') };
+        const [join, operator, framework] = await Promise.all([readSecret(joinId), readSecret(operatorId), readSecret(frameworkId)]);
+        tokens = {
+          join: parseTokens('REGISTRAR_JOIN_TOKEN_SECRET', join, 'join'),
+          operator: parseTokens('REGISTRAR_OPERATOR_TOKEN_SECRET', operator, 'operator'),
+          framework: parseTokens('REGISTRAR_FRAMEWORK_TOKEN_SECRET', framework, 'framework'),
+        };
         readAt = clock.now();
       } catch (err) {
         log('cannot read the token secrets', { error: (err as Error).message });
@@ -110,7 +118,7 @@ function secretTokens(env: Env, readSecret: SecretReader, clock: Clock, log: Log
       reading = undefined;
     }));
   return {
-    current: () => tokens ?? { join: [], operator: [] },
+    current: () => tokens ?? { join: [], operator: [], framework: [] },
     load: async () => {
       if (!tokens) await read();
     },

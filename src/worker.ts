@@ -20,7 +20,7 @@ export interface Env {
     idFromName(name: string): DurableObjectId;
     get(id: DurableObjectId): { fetch(request: Request): Promise<Response> };
   };
-  /** Vars and secrets: REGISTRAR_* settings, REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN. */
+  /** Vars and secrets: REGISTRAR_* settings, REGISTRAR_JOIN_TOKEN, REGISTRAR_OPERATOR_TOKEN and REGISTRAR_FRAMEWORK_TOKEN. */
   [name: string]: unknown;
 }
 
@@ -140,7 +140,7 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     if (!(err instanceof ConfigError)) throw err;
     log('registrar is not configured: answering 503 to every request', {
       problem: err.message,
-      hint: 'tokens are Worker secrets: wrangler secret put REGISTRAR_JOIN_TOKEN; wrangler secret put REGISTRAR_OPERATOR_TOKEN',
+      hint: 'tokens are Worker secrets: wrangler secret put REGISTRAR_JOIN_TOKEN; wrangler secret put REGISTRAR_OPERATOR_TOKEN; wrangler secret put REGISTRAR_FRAMEWORK_TOKEN',
     });
     return { problem: err.message };
   }

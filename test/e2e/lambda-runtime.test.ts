@@ -13,7 +13,9 @@ const env = {
   REGISTRAR_STORE: 'dynamodb:registry',
   REGISTRAR_JOIN_TOKEN_SECRET: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/join-AbCdEf',
   REGISTRAR_OPERATOR_TOKEN_SECRET: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/operator-AbCdEf',
+  REGISTRAR_FRAMEWORK_TOKEN_SECRET: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:registrar/framework-AbCdEf',
 };
+const FRAMEWORK_SECRET = { [env.REGISTRAR_FRAMEWORK_TOKEN_SECRET]: 'framework-token-0123456789' };
 
 /** Secrets Manager as the container sees it: values by id, and how often each was read. */
 function secrets(values: Record<string, string>) {
@@ -41,7 +43,7 @@ const request = async (container: ReturnType<typeof createLambdaContainer>, meth
 
 describe('tokens from Secrets Manager, at run time', () => {
   it('reads them on first use, caches them, and reads them again when an unknown token arrives (a rotation)', async () => {
-    const sm = secrets({ [env.REGISTRAR_JOIN_TOKEN_SECRET]: 'fleet-a:join-token-0123456789', [env.REGISTRAR_OPERATOR_TOKEN_SECRET]: 'operator-token-0123456789' });
+    const sm = secrets({ [env.REGISTRAR_JOIN_TOKEN_SECRET]: 'fleet-a:join-token-0123456789', [env.REGISTRAR_OPERATOR_TOKEN_SECRET]: 'operator-token-0123456789', ...FRAMEWORK_SECRET });
     let now = Date.UTC(2026, 0, 1);
     const clock = {
       now: () => now,
@@ -52,18 +54,19 @@ describe('tokens from Secrets Manager, at run time', () => {
     const c = createLambdaContainer({ env, store: createMemoryStore(), readSecret: sm.read, clock, log: () => {} });
     expect((await request(c, 'POST', '/api/v1/agents', 'join-token-0123456789', { hostname: 'a1' })).status).toBe(201);
     expect((await request(c, 'GET', '/api/v1/master', 'operator-token-0123456789')).status).toBe(200);
-    expect(sm.reads).toHaveLength(2); // both secrets once, then cached
+    expect((await request(c, 'POST', '/api/v1/frameworks', 'framework-token-0123456789', { name: 'marathon' })).status).toBe(201);
+    expect(sm.reads).toHaveLength(3); // each secret once, then cached
 
     // The operator rotates the join token in Secrets Manager; this container has the old list cached.
     sm.values[env.REGISTRAR_JOIN_TOKEN_SECRET] = 'fleet-b:join-token-rotated-987654321';
     now += 31_000;
     const rotated = await request(c, 'POST', '/api/v1/agents', 'join-token-rotated-987654321', { hostname: 'a2' });
     expect(rotated.status).toBe(201);
-    expect(sm.reads).toHaveLength(4);
+    expect(sm.reads).toHaveLength(6);
     expect((await request(c, 'POST', '/api/v1/agents', 'join-token-0123456789', { hostname: 'a3' })).status).toBe(401);
     // A flood of bad tokens reads the secrets at most once per refresh period.
     for (let i = 0; i < 20; i++) expect((await request(c, 'POST', '/api/v1/agents', `bad-token-${i}-0123456789`, { hostname: 'x' })).status).toBe(401);
-    expect(sm.reads).toHaveLength(4);
+    expect(sm.reads).toHaveLength(6);
   });
 
   it('answers 503, never an open API, while the secrets cannot be read', async () => {
@@ -98,7 +101,7 @@ describe('the registry export through response streaming', () => {
 
   it(`streams all ${AGENTS} agents, far past the 6 MB of a buffered response`, async () => {
     const store = createMemoryStore();
-    const sm = secrets({ [env.REGISTRAR_JOIN_TOKEN_SECRET]: 'join-token-0123456789', [env.REGISTRAR_OPERATOR_TOKEN_SECRET]: 'operator-token-0123456789' });
+    const sm = secrets({ [env.REGISTRAR_JOIN_TOKEN_SECRET]: 'join-token-0123456789', [env.REGISTRAR_OPERATOR_TOKEN_SECRET]: 'operator-token-0123456789', ...FRAMEWORK_SECRET });
     const c = createLambdaContainer({ env, store, readSecret: sm.read, log: () => {}, schedulePeriodMs: 1 });
     expect(c.stream).toBeTypeOf('function');
     await c.sweeper(); // one sweep: it writes the master record

@@ -11,7 +11,7 @@ import { parseDuration } from '../../src/config.ts';
 import { createLambdaContainer, type LambdaContainer } from '../../src/lambda.ts';
 import type { Store } from '../../src/store.ts';
 import { eventually, untilTime } from '../support/eventually.ts';
-import { FAST, JOIN, OPERATOR } from '../support/processes.ts';
+import { FAST, FRAMEWORK, JOIN, OPERATOR } from '../support/processes.ts';
 import { httpEvent, httpResponse, lambdaFetch, MASTER_URL, scheduledEvent, type Flavor } from './lambda-events.ts';
 import { SLOWER } from './stores.ts';
 
@@ -46,7 +46,7 @@ describe.skipIf('skip' in service)('the AWS Lambda entry on DynamoDB Local', { t
     const table = `lambda-${randomUUID()}`;
     await createTable(admin, table);
     tables.push(table);
-    const env = { REGISTRAR_STORE: `dynamodb:${table}`, REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR, ...FAST, ...SLOWER, ...extra };
+    const env = { REGISTRAR_STORE: `dynamodb:${table}`, REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR, REGISTRAR_FRAMEWORK_TOKEN: FRAMEWORK, ...FAST, ...SLOWER, ...extra };
     const lines: Record<string, unknown>[] = [];
     /** A cold start: a container that shares nothing with the others but the table. */
     const container = (settings: Record<string, string | undefined> = env) =>
@@ -275,6 +275,7 @@ describe.skipIf('skip' in service)('the AWS Lambda entry on DynamoDB Local', { t
     for (const [settings, problem] of [
       [noOperator, /REGISTRAR_JOIN_TOKEN and REGISTRAR_OPERATOR_TOKEN are required/],
       [{ ...d.env, REGISTRAR_JOIN_TOKEN: undefined, REGISTRAR_OPERATOR_TOKEN: undefined }, /are required/],
+      [{ ...d.env, REGISTRAR_FRAMEWORK_TOKEN: undefined }, /REGISTRAR_FRAMEWORK_TOKEN is required/],
       [{ ...d.env, REGISTRAR_AGENT_TIMEOUT: 'soon' }, /REGISTRAR_AGENT_TIMEOUT: "soon" is not a duration/],
       [{ ...d.env, REGISTRAR_STORE: 'leveldb:./data' }, /use dynamodb:<table>/],
       [{ ...d.env, REGISTRAR_STORE: undefined }, /REGISTRAR_STORE is required/],

@@ -74,7 +74,7 @@ describe.skipIf(!openssl)('the Node server over TLS', () => {
     port = await freePort();
     const config = loadConfig({
       PORT: String(port), REGISTRAR_HOST: '127.0.0.1', REGISTRAR_STORE: 'memory',
-      REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR,
+      REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR, REGISTRAR_FRAMEWORK_TOKEN: 'tls-framework-token-0123456789',
       REGISTRAR_TLS_CERT: first.cert, REGISTRAR_TLS_KEY: first.key,
     });
     master = await startNodeMaster(config, () => {});

@@ -65,6 +65,7 @@ export { FAST };
 
 export const JOIN = 'e2e-join-token-0123456789';
 export const OPERATOR = 'e2e-operator-token-0123456789';
+export const FRAMEWORK = 'e2e-framework-token-0123456789';
 
 
 /** Starts a master; give the same PORT to a restarted master so that its agents find it again. */
@@ -74,6 +75,7 @@ export async function startMaster(env: Record<string, string>) {
     REGISTRAR_HOST: '127.0.0.1',
     REGISTRAR_JOIN_TOKEN: JOIN,
     REGISTRAR_OPERATOR_TOKEN: OPERATOR,
+    REGISTRAR_FRAMEWORK_TOKEN: FRAMEWORK,
     ...FAST,
     ...env,
   });

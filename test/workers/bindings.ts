@@ -7,6 +7,7 @@ import { FAST } from '../support/timings.ts';
 
 export const JOIN = 'workers-join-token-0123456789';
 export const OPERATOR = 'workers-operator-token-0123456789';
+export const FRAMEWORK = 'workers-framework-token-0123456789';
 
 /** The same sub-second timings as the Node end-to-end tests. */
 export const FAST_TIMINGS = FAST;
@@ -14,5 +15,6 @@ export const FAST_TIMINGS = FAST;
 export const WORKER_TEST_BINDINGS: Record<string, string> = {
   REGISTRAR_JOIN_TOKEN: JOIN,
   REGISTRAR_OPERATOR_TOKEN: OPERATOR,
+  REGISTRAR_FRAMEWORK_TOKEN: FRAMEWORK,
   ...FAST_TIMINGS,
 };

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
-import { FAST_TIMINGS, JOIN, OPERATOR } from './bindings.ts';
+import { FAST_TIMINGS, FRAMEWORK, JOIN, OPERATOR } from './bindings.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -105,7 +105,7 @@ describe('the Cloudflare deployment', () => {
 
   it('serves with its secrets, and keeps the registry and the epoch across a restart of the whole runtime', async () => {
     const persist = join(dir, 'state');
-    const secrets = { REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR };
+    const secrets = { REGISTRAR_JOIN_TOKEN: JOIN, REGISTRAR_OPERATOR_TOKEN: OPERATOR, REGISTRAR_FRAMEWORK_TOKEN: FRAMEWORK };
     // Long timings: the restart below must not look like a lapsed lease.
     const first = await start({ ...secrets, REGISTRAR_MASTER_LEASE: '60s' }, persist);
     let agent: { agentId: string; secret: string; epoch: number };
