@@ -1,5 +1,6 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core), against a real HTTP
-// server: sign in, see the registered agents, search, open one, mark it gone, and see a held recovery.
+// server: sign in, see the registered agents, search, open one, mark it gone, see a held recovery,
+// and tear a framework down from its page.
 // The master runs on a fake clock, so a failover and a hold happen when the test says, not after minutes.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { serve as listen, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failover, serve, servingMaster, type TestMaster } from '../support/master-http.ts';
-import { JOIN, OPERATOR } from '../support/master.ts';
+import { FRAMEWORK, JOIN, OPERATOR } from '../support/master.ts';
 import { ROOT } from '../support/processes.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -112,5 +113,42 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the dashboard in he
     await page.waitForURL(`${url}/?done=release`);
     expect(await page.textContent('[role=status]')).toContain('Hold released');
     expect(await page.locator('#held').count()).toBe(0);
+  });
+
+  it('lists the frameworks, searches them by name, and tears one down after confirming', async () => {
+    const ids: string[] = [];
+    for (const name of ['marathon', 'spark', 'chronos']) {
+      const res = await fetch(`${url}/api/v1/frameworks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${FRAMEWORK}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, user: 'root', failoverTimeoutSeconds: 600 }),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { frameworkId: string }).frameworkId);
+    }
+    await page.goto(`${url}/`);
+    expect(await page.textContent('#framework-counts')).toContain('3active');
+    await page.click('header >> text=Frameworks');
+    await page.waitForURL(`${url}/frameworks`);
+    expect(await page.locator('#frameworks tbody tr').count()).toBe(3);
+
+    await page.fill('input[name=name]', 'spa');
+    await page.click('form[role=search] button');
+    await page.waitForURL(/name=spa/);
+    expect(await page.locator('#frameworks tbody tr').count()).toBe(1);
+
+    await page.click('#frameworks a');
+    await page.waitForURL(`${url}/frameworks/${ids[1]}`);
+    expect(await page.textContent('h1')).toContain('spark');
+    await page.click('#action-teardown button'); // unconfirmed: goes nowhere
+    expect(page.url()).toBe(`${url}/frameworks/${ids[1]}`);
+    await page.check('#action-teardown input[name=confirm]');
+    await page.fill('#action-teardown input[name=reason]', 'job done');
+    await page.click('#action-teardown button');
+    await page.waitForURL(`${url}/frameworks/${ids[1]}?done=teardown`);
+    expect(await page.textContent('[role=status]')).toBe('Torn down.');
+    expect(await page.textContent('#status')).toContain('completed');
+    expect(await page.textContent('#events')).toContain('job done');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-framework.png'), fullPage: true });
   });
 });
