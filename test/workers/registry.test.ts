@@ -266,5 +266,7 @@ describe('the Worker', () => {
     const page = await get('/agents', { cookie: cookie! });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('w1');
+    // The frameworks' pages, and the overview that counts them from one page of the list.
+    for (const path of ['/', '/frameworks']) expect((await get(path, { cookie: cookie! })).status, path).toBe(200);
   });
 });
