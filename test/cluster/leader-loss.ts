@@ -110,16 +110,20 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
   };
   const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 
+  const register = async () => {
+    const { exchange, json } = await call('register', '/api/v1/agents', JOIN, { hostname: `host-${randomUUID().slice(0, 8)}` });
+    if (exchange.status === 201) {
+      exchange.agentId = json!.agentId;
+      agents.push({ id: json!.agentId, secret: json!.secret, epoch: json!.epoch });
+    }
+  };
+  const bursts: Promise<void>[] = [];
   const client = async () => {
     while (running) {
       const roll = Math.random();
       const agent = pick(agents);
       if (!agent || roll < 0.4) {
-        const { exchange, json } = await call('register', '/api/v1/agents', JOIN, { hostname: `host-${randomUUID().slice(0, 8)}` });
-        if (exchange.status === 201) {
-          exchange.agentId = json!.agentId;
-          agents.push({ id: json!.agentId, secret: json!.secret, epoch: json!.epoch });
-        }
+        await register();
       } else if (roll < 0.85) {
         await call('heartbeat', `/api/v1/agents/${agent.id}/heartbeat`, agent.secret, { epoch: agent.epoch }, agent.id);
       } else if (!deactivated.has(agent.id)) {
@@ -138,8 +142,13 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
     await eventually('20 acknowledged writes before any failure', () => writesAfter(0).length, (n) => n >= 20, { within: 30_000 });
     for (let round = 0; round < 2; round++) {
       const leader = await cluster.leader();
+      // A burst of registrations just before the kill, so that some commits are in flight when
+      // the leader dies and their answers are lost.
+      const burst = Array.from({ length: 12 }, () => register());
+      await new Promise((r) => setTimeout(r, 5 + 10 * Math.random()));
       const killedAt = Date.now();
       await leader.kill();
+      bursts.push(...burst);
       const first = await eventually(
         `a write acknowledged after ${leader.name} (the leader) was killed`,
         () => writesAfter(killedAt)[0],
@@ -156,7 +165,7 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
     }
   } finally {
     running = false;
-    await Promise.all([...clients, ...sweepers]);
+    await Promise.all([...clients, ...sweepers, ...bursts]);
   }
 
   // What a fresh client reads: every acknowledged registration and change is there.
