@@ -11,6 +11,7 @@ import { parseDuration } from '../../src/config.ts';
 import { createLambdaContainer, type LambdaContainer } from '../../src/lambda.ts';
 import type { Store } from '../../src/store.ts';
 import { eventually, untilTime } from '../support/eventually.ts';
+import { runScheduler, type Send } from '../support/framework-client.ts';
 import { FAST, FRAMEWORK, JOIN, OPERATOR } from '../support/processes.ts';
 import { httpEvent, httpResponse, lambdaFetch, MASTER_URL, scheduledEvent, type Flavor } from './lambda-events.ts';
 import { SLOWER } from './stores.ts';
@@ -301,5 +302,45 @@ describe.skipIf('skip' in service)('the AWS Lambda entry on DynamoDB Local', { t
     expect((await d.store.list('')).items).toEqual([]);
     // With its settings right, the sweeper runs without any token.
     expect(await d.container(noOperator).sweeper(scheduledEvent())).toMatchObject({ outcome: 'done' });
+  });
+
+  it('notices a framework that died while no master ran: completed after the window plus its failover timeout; the live one keeps its id', async () => {
+    const d = await deployment();
+    let containers = Array.from({ length: 3 }, () => d.container());
+    let next = 0;
+    const pick = () => containers[next++ % containers.length]!;
+    const send: Send = (method, path, token, body) => call(pick(), method, path, { token, ...(body === undefined ? {} : { body }) });
+    const frameworkOf = async (id: string) => (await call(pick(), 'GET', `/api/v1/frameworks/${id}`, { token: OPERATOR })).body;
+    const interval = parseDuration('sweep interval', d.env.REGISTRAR_SWEEP_INTERVAL);
+    const lease = parseDuration('lease', d.env.REGISTRAR_MASTER_LEASE);
+    let stopSchedule = schedule(() => containers, interval);
+    stops.push(() => stopSchedule());
+    const FAILOVER = 1; // seconds
+    const live = await runScheduler(send, FRAMEWORK, { name: 'live', failoverTimeoutSeconds: FAILOVER });
+    const doomed = await runScheduler(send, FRAMEWORK, { name: 'doomed', failoverTimeoutSeconds: FAILOVER });
+    stops.push(() => live.stop(), () => doomed.stop());
+    const firstEpoch = (await call(pick(), 'GET', '/api/v1/master', { token: OPERATOR })).body.epoch as number;
+
+    // No master runs: the schedule stops (the API still answers); one scheduler dies for good.
+    await stopSchedule();
+    await doomed.stop();
+    await eventually('the lease lapsed by more than the clock skew', async () => (await call(pick(), 'GET', '/health')).body, (h) => h.leaseLapsed === true, {
+      within: lease + 10_000,
+    });
+    containers = Array.from({ length: 3 }, () => d.container()); // and Lambda recycles every container
+    stopSchedule = schedule(() => containers, interval);
+
+    const status = await eventually('a new epoch', async () => (await call(pick(), 'GET', '/api/v1/master', { token: OPERATOR })).body, (m) => m.epoch > firstEpoch);
+    const windowEnd = status.recovery.deadline as number;
+    await eventually('the live framework re-registered', () => frameworkOf(live.frameworkId), (f) => f.status === 'active' && f.epoch === status.epoch);
+    const done = await eventually('the dead framework completed', () => frameworkOf(doomed.frameworkId), (f) => f.status === 'completed', { within: 20_000 });
+    expect(done.disconnectedAt).toBeGreaterThanOrEqual(windowEnd);
+    expect(done.completedAt).toBeGreaterThanOrEqual(windowEnd + FAILOVER * 1000);
+    expect(done.events.map((e: { type: string }) => e.type)).toEqual(['registered', 'disconnected', 'completed']);
+    expect(live.reregistrations).toBeGreaterThan(0);
+    expect(await frameworkOf(live.frameworkId)).toMatchObject({ id: live.frameworkId, status: 'active' });
+    const mesos = await call(pick(), 'POST', '/api/v1', { token: OPERATOR, body: { type: 'GET_FRAMEWORKS' } });
+    expect(mesos.body.get_frameworks.frameworks.map((f: { framework_info: { id: { value: string } } }) => f.framework_info.id.value)).toEqual([live.frameworkId]);
+    expect(mesos.body.get_frameworks.completed_frameworks).toHaveLength(1);
   });
 });
