@@ -1,6 +1,7 @@
-// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper|durable-object]
+// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper|etcd|etcd-cluster|durable-object]
 // [--seed N] [--agents N] [--instances N]`: a long chaos run on one store (the emulators started as the
-// tests start them; the Durable Object under Miniflare in this process, ./durable-object.ts), with a
+// tests start them, etcd-cluster as three members on loopback; the Durable Object under Miniflare in
+// this process, ./durable-object.ts), with a
 // progress bar; prints the faults injected and every violation, and exits 1 on any.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,15 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
       const store = await createZooKeeperStore({ connectionString: provided.zookeeper!.connectionString!, root: `/chaos-${seed}` });
       return { store, stop };
     }
+    case 'etcd':
+    case 'etcd-cluster': {
+      // One member as the conformance suite runs it, or three, so that every commit is replicated by Raft.
+      const { startEtcdCluster } = await import('../support/etcd.ts');
+      const cluster = await startEtcdCluster({ members: kind === 'etcd' ? 1 : 3 });
+      const { createEtcdStore } = await import('../../adapters/etcd/index.ts');
+      const store = await createEtcdStore({ endpoints: cluster.endpoints, prefix: `/chaos-${seed}` });
+      return { store, stop: cluster.stop };
+    }
     case 'dynamodb': {
       const stop = await service('dynamodb');
       process.env.AWS_ENDPOINT_URL_DYNAMODB = provided.dynamodb!.endpoint;
@@ -73,7 +83,7 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
       return startDurableObjectStore(`chaos-${seed}`);
     }
     default:
-      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore, zookeeper or durable-object`);
+      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore, zookeeper, etcd, etcd-cluster or durable-object`);
   }
 }
 
