@@ -1,5 +1,5 @@
 // A quick seeded chaos run in `npm test`, on the memory store and on LevelDB: eight stateless masters,
-// hundreds of agents over HTTP, an operator, injected store faults, crashes, failovers, partitions
+// hundreds of agents and some frameworks over HTTP, an operator, injected store faults, crashes, failovers, partitions
 // and slow scans; then every promise checked against the history. `npm run chaos` runs long ones.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,17 +18,20 @@ describe('chaos: many stateless masters, faults, a history checker', () => {
   // LevelDB syncs every commit to disk: fewer agents and a shorter window keep it well under a minute.
   // Lambda's timings too: a lease (150 s) longer than the agent timeout, so a restart shorter than the
   // lease leaves agents silent long enough that only the liveness floor protects them.
+  // The last run is a calm one: few agents, so scans are spaced by their deadlines and the frameworks'
+  // deadlines must space them too (a framework judged a granularity late fails it).
   it.each([
-    ['memory', 101, 30_000, 300, '10m', 'node', 0.4],
-    ['leveldb', 102, 12_000, 150, '2m', 'node', 0.4],
-    ['memory', 105, 20_000, 200, '10m', 'lambda', 0.1],
-  ] as const)('%s (seed %i): %i requests of %i agents through 8 masters break no promise (window %s, %s timings)', async (kind, seed, ops, agents, window, runtime, failoversPerMinute) => {
+    ['memory', 101, 30_000, 300, 12, '10m', 'node', 0.4],
+    ['leveldb', 102, 12_000, 150, 12, '2m', 'node', 0.4],
+    ['memory', 105, 20_000, 200, 12, '10m', 'lambda', 0.1],
+    ['memory', 106, 8_000, 30, 40, '10m', 'node', 0.1],
+  ] as const)('%s (seed %i): %i requests of %i agents and %i frameworks through 8 masters break no promise (window %s, %s timings)', async (kind, seed, ops, agents, frameworks, window, runtime, failoversPerMinute) => {
     const dir = kind === 'leveldb' ? await mkdtemp(join(tmpdir(), 'registrar-chaos-')) : undefined;
     const store = dir ? await createLevelDbStore({ location: dir }) : createMemoryStore();
     try {
       const timings = runtime === 'lambda' ? loadConfig({ REGISTRAR_STORE: 'dynamodb:registry' }, 'lambda').policy : defaultPolicy();
       const policy = { ...timings, reregisterTimeout: parseDuration('window', window) };
-      const run = await runChaos({ seed, policy, ops, agents, instances: 8, store, faults, failoversPerMinute });
+      const run = await runChaos({ seed, policy, ops, agents, instances: 8, store, faults, failoversPerMinute, frameworks, frameworkDeathsPerMinute: frameworks > agents ? 3 : 0.3 });
       const violations = await checkHistory(run);
       expect(violations, violations.join('\n\n')).toEqual([]);
       // The run exercised what it claims to.
@@ -40,6 +43,10 @@ describe('chaos: many stateless masters, faults, a history checker', () => {
       expect(run.stats.deaths).toBeGreaterThan(ops / 3_000);
       expect(run.marks.length).toBeGreaterThan(0);
       expect(run.sweeps.some((s) => s.report?.step === 'new-epoch')).toBe(true);
+      // Schedulers lived, died, came back and were judged too.
+      expect(run.frameworkDeaths.length).toBeGreaterThan(0);
+      expect(run.frameworkMarks.some((m) => m.to === 'disconnected')).toBe(true);
+      expect(run.frameworkMarks.some((m) => m.to === 'completed')).toBe(true);
     } finally {
       await store.close();
       if (dir) await rm(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { AgentRecord, MasterRecord } from '../../src/registry/index.ts';
 import { listAll } from '../../src/store.ts';
+import { checkFrameworks } from './framework-checker.ts';
 import { STEP, type ChaosRun, type Exchange, type Sweep } from './harness.ts';
 
 const event = z.object({ at: z.number(), type: z.string(), by: z.string(), reason: z.string().optional() });
@@ -253,5 +254,6 @@ export async function checkHistory(run: ChaosRun): Promise<string[]> {
       }
     }
   }
+  violations.push(...(await checkFrameworks(run)));
   return violations;
 }

@@ -1,5 +1,5 @@
 // `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper|etcd|etcd-cluster|durable-object]
-// [--seed N] [--agents N] [--instances N]`: a long chaos run on one store (the emulators started as the
+// [--seed N] [--agents N] [--frameworks N] [--instances N]`: a long chaos run on one store (the emulators started as the
 // tests start them, etcd-cluster as three members on loopback; the Durable Object under Miniflare in
 // this process, ./durable-object.ts), with a
 // progress bar; prints the faults injected and every violation, and exits 1 on any.
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'memory' },
     seed: { type: 'string', default: String(Date.now() % 100_000) },
     agents: { type: 'string', default: '1000' },
+    frameworks: { type: 'string', default: '20' },
     instances: { type: 'string', default: '8' },
   },
 });
@@ -93,7 +94,7 @@ const { store, stop } = await open(values.store!);
 const started = Date.now();
 try {
   const faults = { latency: 0.05, maxLatencyMs: 3_000, unavailable: 0.02, appliedThenLost: 0.01, conflict: 0.01 };
-  const run = await runChaos({ seed, policy: defaultPolicy(), ops, agents: Number(values.agents), instances: Number(values.instances), store, faults, progress: bar });
+  const run = await runChaos({ seed, policy: defaultPolicy(), ops, agents: Number(values.agents), frameworks: Number(values.frameworks), instances: Number(values.instances), store, faults, progress: bar });
   bar(run.stats.requests!);
   process.stderr.write('\n');
   const violations = await checkHistory(run);

@@ -17,6 +17,7 @@ import type { Store } from '../../src/store.ts';
 import { prng, seededEntropy } from '../support/random.ts';
 import { Scheduler, settle } from '../support/scheduler.ts';
 import { faultyStore, type FaultCounts, type FaultRates, type FaultyStore } from './faulty-store.ts';
+import { FRAMEWORK_TOKEN, frameworkFleet, type ChaosFramework } from './frameworks.ts';
 
 export const SECOND = 1_000;
 export const MINUTE = 60 * SECOND;
@@ -38,6 +39,9 @@ export interface ChaosOptions {
   failoversPerMinute?: number;
   /** How often a fleet fraction over the guard's limit goes silent at once (default 0.05 a minute). */
   silencesPerMinute?: number;
+  /** Schedulers beside the agents (./frameworks.ts; default none), and how often one dies (default 0.3 a minute). */
+  frameworks?: number;
+  frameworkDeathsPerMinute?: number;
   /** Called now and then with the requests made so far (a progress bar). */
   progress?: (done: number) => void;
 }
@@ -102,6 +106,11 @@ export interface ChaosRun {
   silences: { at: number; until: number; agents: number }[];
   /** Agents that died, and when they came back (a repaired machine re-registers). */
   deaths: { name: string; at: number; revivedAt?: number }[];
+  frameworks: ChaosFramework[];
+  /** Frameworks that died, and when a new scheduler instance took over. */
+  frameworkDeaths: { name: string; at: number; revivedAt?: number }[];
+  /** Every framework write the store applied that disconnected or completed a framework (the sweeper's verdicts). */
+  frameworkMarks: { at: number; id: string; to: 'disconnected' | 'completed' }[];
   store: Store;
   end: number;
   start: number;
@@ -126,6 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
   const stores: FaultyStore[] = [];
   const deaths: ChaosRun['deaths'] = [];
   const marks: ChaosRun['marks'] = [];
+  const frameworkMarks: ChaosRun['frameworkMarks'] = [];
   // What the store applied, whatever became of the answer: a sweep may mark and then fail.
   // Calls in progress at the real store: the world's clock waits for them (a disk's fsync is not world time).
   let io = 0;
@@ -148,6 +158,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         const last = value?.events?.at(-1) as { type: string; reason?: string } | undefined;
         if (w.key.startsWith('agents/') && value?.status === 'unreachable' && last?.type === 'unreachable') {
           marks.push({ at: world.now(), id: w.key.slice('agents/'.length), reason: last.reason ?? '' });
+        }
+        if (w.key.startsWith('frameworks/') && (last?.type === 'disconnected' || last?.type === 'completed') && value?.status === last.type) {
+          frameworkMarks.push({ at: world.now(), id: w.key.slice('frameworks/'.length), to: last.type });
         }
       }
       return versions;
@@ -176,7 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     const store = faultyStore(slowStore(journaled), prng(random.int(2 ** 31)), scheduler, o.faults);
     stores.push(store);
     const registrar = createRegistrar({ store, clock, policy: p, entropy: seededEntropy(prng(random.int(2 ** 31))), retryDeadlineMs: 2 * SECOND });
-    const app = createMaster({ registrar, tokens: { join: [{ label: 'fleet', token: JOIN }], operator: [{ label: 'chaos-operator', token: OPERATOR }] } });
+    const app = createMaster({ registrar, tokens: { join: [{ label: 'fleet', token: JOIN }], operator: [{ label: 'chaos-operator', token: OPERATOR }], framework: [{ label: 'chaos-schedulers', token: FRAMEWORK_TOKEN }] } });
     generation++;
     return { name, generation, app, registrar: recording(name, generation, registrar), store };
   };
@@ -251,6 +264,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     name: `a${n}`, id: uuid(random), secret: seededEntropy(random).secret(), epoch: 0, registered: false,
     cutUntil: 0, cutSinceOk: false, lastOkAt: start, gone: false, nextAt: start + random.between(0, 2 * p.heartbeatInterval), busy: false, mustReregister: false,
   }));
+  // The frameworks route their requests with a generator of their own, so the agents' schedule stays as it was.
+  const frameworkRoute = prng(o.seed ^ 0x0f4a3);
+  const schedulers = frameworkFleet(o.seed, o.frameworks ?? 0, {
+    now: () => world.now(),
+    heartbeatInterval: p.heartbeatInterval,
+    call: (actor, method, path, token, body) => call(actor, frameworkRoute.pick(instances), method, path, token, body),
+  });
   const info = (a: ChaosAgent) => ({ hostname: `${a.name}.chaos`, resources: { cpus: 4 }, attributes: { rack: `r${a.name.length % 3}` }, machineId: `machine-${a.name}` });
 
   async function act(a: ChaosAgent) {
@@ -476,6 +496,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     }
     if (down) served(now);
     for (const a of agents) if (!a.busy && !a.gone && a.diedAt === undefined && now >= a.nextAt) track(act(a));
+    schedulers.step(now, winding() ? 0 : perStep(o.frameworkDeathsPerMinute ?? 0.3), track);
+    if (!winding() && schedulers.fleet.length > 0 && frameworkRoute.next() < perStep(0.1)) track(schedulers.teardown(OPERATOR));
     reconcileSweepers();
     await settle();
     while (io > 0) {
@@ -484,5 +506,5 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     }
   }
   for (const s of stores) for (const k of Object.keys(counts) as (keyof FaultCounts)[]) counts[k] += s.counts[k];
-  return { seed: o.seed, policy: p, exchanges, sweeps, agents, servedSince, faults: counts, stats, deaths, marks, disruptions, silences, store: o.store, start, end: world.now() };
+  return { seed: o.seed, policy: p, exchanges, sweeps, agents, servedSince, faults: counts, stats, deaths, marks, frameworks: schedulers.fleet, frameworkDeaths: schedulers.deaths, frameworkMarks, disruptions, silences, store: o.store, start, end: world.now() };
 }
