@@ -2,10 +2,11 @@
 // deactivate, reactivate, master status, release a hold, export the registry.
 import {
   deactivateAgent, drainAgent, isPending, isRefusal, markGone, overdueAgents, reactivateAgent, refuse, releaseHold, summarize,
-  type Actor, type AgentRecord, type AgentStatus, type AgentSummary, type MasterRecord,
+  type Actor, type AgentRecord, type AgentStatus, type AgentSummary, type FrameworkRecord, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError } from '../store.ts';
-import { AGENT_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
+import { AGENT_PREFIX, FRAMEWORK_PREFIX, MASTER_KEY, RefusedError, agentKey, type RegistrarCore } from './core.ts';
+import { frameworkView } from './frameworks.ts';
 import { TICKET_KEYS_KEY } from './tickets.ts';
 import { EVENT_PREFIX, eventWrites, eventsBetween, recoveryEvents, restampEvents, type LoggedEvent, type RegistryEvent } from './events.ts';
 
@@ -149,7 +150,9 @@ export function operatorApi(core: RegistrarCore) {
         // The event log is streamed, not backed up; ticket signing keys never leave the registry (a
         // restored registry makes new ones, and tickets signed before fall back to a store read).
         if (item.key.startsWith(EVENT_PREFIX) || item.key === TICKET_KEYS_KEY) continue;
-        const value = item.key.startsWith(AGENT_PREFIX) ? agentView(item.value as AgentRecord) : item.value;
+        const value = item.key.startsWith(AGENT_PREFIX)
+          ? agentView(item.value as AgentRecord)
+          : item.key.startsWith(FRAMEWORK_PREFIX) ? frameworkView(item.value as FrameworkRecord) : item.value;
         yield { key: item.key, version: item.version, value };
       }
     },
