@@ -1,8 +1,9 @@
-// The sweeper's part for frameworks (DESIGN.md, "Frameworks"), run by each sweep that scans (at least
-// once per livenessGranularity, as the agents' scans are spaced) right after it wrote `master`: read the frameworks, let the pure plan (src/registry/framework-sweep.ts) decide, and apply
-// each verdict and prune in its own commit fenced on the master version the sweep wrote (rule 6),
-// only before leaseExpiresAt − maxClockSkew. Frameworks are few, so such a sweep reads them all (one
-// list of `frameworks/`) and commits one at a time.
+// The sweeper's part for frameworks (DESIGN.md, "Frameworks"; docs/design.md, "Frameworks"). Each
+// scanning sweep reads the frameworks with the agents, before it writes `master` (their deadlines
+// bound its nextScanAt); after writing it, it lets the pure plan (src/registry/framework-sweep.ts)
+// decide, and applies each verdict and prune in its own commit fenced on the master version it wrote
+// (rule 6), only before leaseExpiresAt − maxClockSkew. Frameworks are few: one list of `frameworks/`,
+// one commit each.
 import {
   actBefore, markCompleted, markDisconnected, planFrameworkSweep, summarizeFramework,
   type FrameworkRecord, type FrameworkStatus, type FrameworkSummary, type FrameworkVerdict, type MasterRecord,
