@@ -2,14 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdStore } from '../../adapters/etcd/index.ts';
 import { type EtcdCluster, etcdMissing, startEtcdCluster } from '../support/etcd.ts';
-import { leaderLoss } from './leader-loss.ts';
+import { leaderLoss, STORE_TIMEOUT_MS } from './leader-loss.ts';
 
 // Short Raft timings so that an election takes about a second, yet long enough that a loaded
 // 2-core machine does not start elections of its own.
 const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1_000;
-/** A call waits at most this long: requests during the election answer 503 rather than hang. */
-const STORE_TIMEOUT_MS = 500;
 
 const skip = etcdMissing();
 if (skip && process.env.CI === 'true') throw new Error(`etcd cluster test: ${skip}`);
@@ -27,7 +25,7 @@ describe.skipIf(skip)(`a three-member etcd cluster${skip ? ` (SKIPPED: ${skip})`
     const prefix = `/cluster-${Date.now()}`;
     const report = await leaderLoss({
       name: 'etcd (3 members)',
-      open: () => createEtcdStore({ endpoints: cluster.endpoints, prefix, requestTimeoutMs: STORE_TIMEOUT_MS }),
+      open: (timeoutMs) => createEtcdStore({ endpoints: cluster.endpoints, prefix, requestTimeoutMs: timeoutMs }),
       leader: () => cluster.leader(),
       serving: async (member) => {
         await cluster.leader();

@@ -25,8 +25,8 @@ export interface Member {
 
 export interface ReplicatedStore {
   name: string;
-  /** A new client of the whole cluster. */
-  open(): Promise<Store>;
+  /** A new client of the whole cluster whose calls wait at most `timeoutMs`. */
+  open(timeoutMs: number): Promise<Store>;
   /** The member that leads now (waits for one). */
   leader(): Promise<Member>;
   /** Waits until a restarted member serves again. */
@@ -40,6 +40,10 @@ export interface ReplicatedStore {
  * during one answer 503 (and lost answers are resolved or refused) instead of waiting it out.
  */
 const RETRY_DEADLINE_MS = 500;
+/** How long the registrars' store calls may take: shorter than an election too. */
+export const STORE_TIMEOUT_MS = 500;
+/** For opening clients and the final reads, on a machine that may be loaded. */
+const PATIENT_TIMEOUT_MS = 5_000;
 
 /** Slow enough for a loaded 2-core machine, and with a lease and agent timeout far longer than an election. */
 const POLICY: Partial<Policy> = {
@@ -74,7 +78,8 @@ export interface LeaderLossReport {
 
 export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossReport> {
   const policy = { ...defaultPolicy(), ...POLICY };
-  const stores = await Promise.all([1, 2, 3].map(() => cluster.open()));
+  // Opening writes the store's layout, with calls slower than the registrars' on a cold server.
+  const stores = await Promise.all([1, 2, 3].map(() => opening(cluster, STORE_TIMEOUT_MS)));
   const instances = stores.map((store) => {
     const registrar = createRegistrar({ store, clock: systemClock, policy, retryDeadlineMs: RETRY_DEADLINE_MS });
     const app = createMaster({ registrar, tokens: { join: [{ label: 'join', token: JOIN }], operator: [{ label: 'ops', token: OPERATOR }] } });
@@ -169,10 +174,18 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
   }
 
   // What a fresh client reads: every acknowledged registration and change is there.
-  const check = await cluster.open();
+  const check = await opening(cluster, PATIENT_TIMEOUT_MS);
   try {
     const records = new Map<string, AgentRecord>();
-    for await (const item of listAll<AgentRecord>(check, 'agents/')) records.set(item.value.id, item.value);
+    await eventually('a full read of the registry', async () => {
+      records.clear();
+      try {
+        for await (const item of listAll<AgentRecord>(check, 'agents/')) records.set(item.value.id, item.value);
+        return 'read';
+      } catch (error) {
+        return String(error);
+      }
+    }, (seen) => seen === 'read', { within: 30_000 });
     for (const agent of agents) {
       const record = records.get(agent.id);
       if (!record) violations.push(`registration of ${agent.id} was acknowledged but is lost`);
@@ -194,4 +207,18 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
   const unavailable = exchanges.filter((e) => e.status === 503).length;
   console.log(`${cluster.name}: writes unavailable for ${windows.map((w) => `${w} ms`).join(' and ')} after each leader's loss; ${exchanges.length} requests, ${unavailable} answered 503, ${agents.length} agents admitted, ${deactivated.size} deactivated, none lost`);
   return { windows, requests: exchanges.length, unavailable };
+}
+
+/** A client of the cluster, opened again until it opens (the first calls to a JVM that just started are slow). */
+async function opening(cluster: ReplicatedStore, timeoutMs: number): Promise<Store> {
+  let store: Store | undefined;
+  await eventually(`a client of ${cluster.name}`, async () => {
+    try {
+      store = await cluster.open(timeoutMs);
+      return 'open';
+    } catch (error) {
+      return String(error);
+    }
+  }, (seen) => seen === 'open', { within: 30_000, every: 200 });
+  return store!;
 }

@@ -3,14 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createZooKeeperStore } from '../../adapters/zookeeper/index.ts';
 import { eventually } from '../support/eventually.ts';
 import { startZooKeeperEnsemble, type ZooKeeperEnsemble, zookeeperMissing } from '../support/zookeeper-ensemble.ts';
-import { leaderLoss } from './leader-loss.ts';
+import { leaderLoss, STORE_TIMEOUT_MS } from './leader-loss.ts';
 
 // A short tick: followers give up on a dead leader within syncLimit ticks (they usually see its
 // connections close at once), and a new leader waits up to initLimit ticks for its followers.
 const TICK_MS = 200;
 const INIT_LIMIT = 10;
 const SYNC_LIMIT = 5;
-const STORE_TIMEOUT_MS = 500;
 
 const skip = zookeeperMissing();
 if (skip && process.env.CI === 'true') throw new Error(`ZooKeeper ensemble test: ${skip}`);
@@ -29,7 +28,7 @@ describe.skipIf(skip)(`a three-server ZooKeeper ensemble${skip ? ` (SKIPPED: ${s
     const report = await leaderLoss({
       name: 'ZooKeeper (3 servers)',
       // A session outlives the election: the client moves it to another server.
-      open: () => createZooKeeperStore({ connectionString: ensemble.connectionString, root, requestTimeoutMs: STORE_TIMEOUT_MS, sessionTimeoutMs: 10_000 }),
+      open: (timeoutMs) => createZooKeeperStore({ connectionString: ensemble.connectionString, root, requestTimeoutMs: timeoutMs, sessionTimeoutMs: 10_000 }),
       leader: () => ensemble.leader(),
       serving: async (member) => {
         const server = ensemble.servers.find((s) => s.name === member.name)!;
