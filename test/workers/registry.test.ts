@@ -9,7 +9,8 @@ import type { AgentState, StateFile } from '../../src/agent/state.ts';
 import { parseDuration } from '../../src/config.ts';
 import { leaseLapsed, type MasterRecord } from '../../src/registry/index.ts';
 import { eventually, untilTime } from '../support/eventually.ts';
-import { FAST_TIMINGS, JOIN, OPERATOR } from './bindings.ts';
+import { runScheduler, type Send as SchedulerSend } from '../support/framework-client.ts';
+import { FAST_TIMINGS, FRAMEWORK, JOIN, OPERATOR } from './bindings.ts';
 
 const ORIGIN = 'https://registrar.example';
 const HEARTBEAT = parseDuration('heartbeat', FAST_TIMINGS.REGISTRAR_HEARTBEAT_INTERVAL);
@@ -268,5 +269,45 @@ describe('the Worker', () => {
     expect(await page.text()).toContain('w1');
     // The frameworks' pages, and the overview that counts them from one page of the list.
     for (const path of ['/', '/frameworks']) expect((await get(path, { cookie: cookie! })).status, path).toBe(200);
+  });
+
+  it('completes a framework that died while no master ran after the window plus its failover timeout; the live one keeps its id', { timeout: 60_000 }, async () => {
+    const { stub, api } = freshRegistry();
+    let outage = false;
+    const send: SchedulerSend = async (method, path, token, body) => {
+      if (outage) throw new TypeError('network connection lost');
+      const { status, body: answer } = await api.call(method, path, token, body);
+      return { status, body: answer };
+    };
+    const frameworkOf = async (id: string) => (await api.operator('GET', `/frameworks/${id}`)).body;
+    const FAILOVER = 1; // seconds
+    const live = await runScheduler(send, FRAMEWORK, { name: 'live', failoverTimeoutSeconds: FAILOVER });
+    const doomed = await runScheduler(send, FRAMEWORK, { name: 'doomed', failoverTimeoutSeconds: FAILOVER });
+    try {
+      const firstEpoch = (await api.operator('GET', '/master')).body.epoch as number;
+      // The master goes away: nobody reaches it, its sweeper stops, its instance is gone.
+      outage = true;
+      await doomed.stop(); // dies for good while no master runs
+      await stopSweeper(stub);
+      await evictDurableObject(stub);
+      await eventually(
+        'the lease lapsed by more than the clock skew, with no sweeper',
+        async () => ({ master: await masterOf(stub), alarm: await alarmOf(stub) }),
+        ({ master, alarm }) => alarm === null && master !== undefined && leaseLapsed(master, Date.now(), { maxClockSkew: MAX_CLOCK_SKEW }),
+        { within: LEASE + 10_000 },
+      );
+      outage = false; // the live scheduler's heartbeats get through; the first arms the alarm
+
+      const recovering = await eventually('a new epoch', async () => (await api.operator('GET', '/master')).body, (m) => m.epoch > firstEpoch);
+      await eventually('the live framework re-registered', () => frameworkOf(live.frameworkId), (f) => f.status === 'active' && f.epoch === recovering.epoch);
+      const done = await eventually('the dead framework completed', () => frameworkOf(doomed.frameworkId), (f) => f.status === 'completed', { within: 20_000 });
+      expect(done.disconnectedAt).toBeGreaterThanOrEqual(recovering.recovery.deadline);
+      expect(done.completedAt).toBeGreaterThanOrEqual(recovering.recovery.deadline + FAILOVER * 1000);
+      expect(live.reregistrations).toBeGreaterThan(0);
+      expect(await frameworkOf(live.frameworkId)).toMatchObject({ id: live.frameworkId, status: 'active' });
+    } finally {
+      outage = true;
+      await Promise.all([live.stop(), doomed.stop()]);
+    }
   });
 });
