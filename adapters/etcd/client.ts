@@ -1,6 +1,8 @@
 // The etcd3 client as the adapter needs it: no retries and no circuit breakers of its own.
 import { Etcd3, type IOptions } from 'etcd3';
 
+const MAX_PAGE_BYTES = 1_000 * 70 * 1024;
+
 /** A policy (cockatiel's interface, as etcd3 calls it) that runs the call once, as it is. */
 const once = {
   execute: <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T) => Promise.resolve(fn({ signal: new AbortController().signal })),
@@ -16,6 +18,8 @@ export function newEtcdClient(endpoints: string[], options: Partial<IOptions> = 
   return new Etcd3({
     hosts: endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
     faultHandling: { global: once, host: () => once },
+    // A page of 1,000 records of up to 64 KiB each is far beyond grpc-js's default 4 MiB.
+    grpcOptions: { 'grpc.max_receive_message_length': MAX_PAGE_BYTES },
     ...options,
   });
 }

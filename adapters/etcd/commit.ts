@@ -12,7 +12,7 @@
 // applied (its versions are the marked key's mod_revision); not found proves nothing (the proposal
 // may still commit later), so that is StoreUnavailableError with outcome 'unknown'. A txn that
 // certainly never left (no connection to any member) is sent again until the deadline.
-import type { ICompare, IRequestOp, ITxnResponse } from 'etcd3';
+import { ClientClosedError, type ICompare, type IRequestOp, type ITxnResponse } from 'etcd3';
 import {
   ConflictError, StoreUnavailableError, expectationHolds, isDelete, isPut,
   type PreparedWrite, type Version,
@@ -37,7 +37,8 @@ export async function commitWrites(kv: Kv, layout: Layout, prepared: PreparedWri
   const txn = planTxn(layout, prepared, marker);
   let response: ITxnResponse;
   try {
-    response = await withRetries(timeoutMs, (deadline) => kv.txn({ compare: txn.compare, success: txn.success, failure: txn.failure }, { deadline }), unsent);
+    const resend = (error: unknown) => unsent(error) && !(error instanceof ClientClosedError);
+    response = await withRetries(timeoutMs, (deadline) => kv.txn({ compare: txn.compare, success: txn.success, failure: txn.failure }, { deadline }), resend);
   } catch (error) {
     return resolveLostAnswer(kv, txn, marker, error, timeoutMs);
   }

@@ -92,6 +92,21 @@ describe.skipIf(skip)(`etcd store${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('lists a full page of large records (beyond the gRPC client\'s default 4 MiB message)', async () => {
+    const store = await createEtcdStore({ endpoints, prefix: `/large-${randomUUID()}` });
+    try {
+      const big = 'x'.repeat(60 * 1024);
+      for (let i = 0; i < 120; i += 6) {
+        await store.commit(Array.from({ length: 6 }, (_, j) => ({ key: `agents/${i + j}`, expect: 'absent' as const, put: big })));
+      }
+      const page = await store.list('agents/', { limit: 1_000 });
+      expect(page.items).toHaveLength(120);
+      expect(page.cursor).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reads back the marker of a delete-only commit whose answer was lost, and leaves no marker behind', async () => {
     const prefix = `/markers-${randomUUID()}`;
     const faults = faultSwitch();
