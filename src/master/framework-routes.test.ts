@@ -189,6 +189,18 @@ describe('operators', () => {
   });
 });
 
+describe('GET /api/v1/master', () => {
+  it('counts frameworks by status as the last scanning sweep judged them, in the one read of master', async () => {
+    const { m, fw } = await started();
+    const a = (await fw.register({ name: 'a' })).body;
+    await fw.register({ name: 'b' });
+    await m.api.operator('POST', `/frameworks/${a.frameworkId}/teardown`);
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep();
+    expect((await m.api.operator('GET', '/master')).body.frameworkCounts).toEqual({ active: 1, disconnected: 0, completed: 1 });
+  });
+});
+
 describe('store trouble', () => {
   it('a write whose outcome is unknown is a 2xx only when the record holds the request id; otherwise 503', async () => {
     const inner = createMemoryStore();

@@ -97,6 +97,7 @@ export const masterShape = z.object({
   counts: counts.optional().describe("as the last sweep counted them (one store read, no scan)"),
   pending: z.number().int().optional().describe('admitted agents not yet re-registered in an open or held window'),
   countsAt: ms.optional(),
+  frameworkCounts: z.object({ active: z.number().int(), disconnected: z.number().int(), completed: z.number().int() }).optional().describe('frameworks by status as the last scanning sweep judged them'),
   leaseLapsed: z.boolean().describe('no sweeper is running: failure detection has stopped'),
 });
 

@@ -2,7 +2,7 @@
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import {
-  actBefore, applyMark, frameworkNextDue, planRenewal, planSweep, scanDue, summarize, sweptRecently,
+  actBefore, applyMark, frameworkNextDue, planFrameworkSweep, planRenewal, planSweep, scanDue, summarize, sweptRecently,
   type AgentRecord, type AgentSummary, type LeaseStep, type Mark, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
@@ -108,6 +108,7 @@ export function createSweeper(core: RegistrarCore) {
     if (frameworks && plan.master.nextScanAt !== undefined) {
       plan.master.nextScanAt = Math.min(plan.master.nextScanAt, frameworkNextDue(frameworks.frameworks, plan.master, policy));
     }
+    if (frameworks) plan.master.frameworkCounts = planFrameworkSweep(plan.master, frameworks.frameworks, now, policy).counts; // GET /api/v1/master, no scan
     let fence: Version;
     // Recovery's transitions go to the event log with the master write that makes them (a sweep of
     // the same epoch writing them in the same millisecond would have lost the race for master anyway).

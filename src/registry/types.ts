@@ -106,6 +106,8 @@ export interface MasterRecord {
    * prune), capped at one granularity after it: sweeps before it renew the lease without a scan.
    */
   nextScanAt?: number;
+  /** Frameworks by status as the last scanning sweep judged them (its verdicts and prunes counted as done). */
+  frameworkCounts?: { active: number; disconnected: number; completed: number };
 }
 
 /** The rules' parameters, all durations in milliseconds (DESIGN.md, "Configuration"). */
