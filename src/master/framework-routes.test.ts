@@ -122,6 +122,10 @@ describe('scheduler calls with the framework secret', () => {
     expect((await fw.heartbeat(frameworkId, secret, { epoch: hb.body.epoch })).status).toBe(401);
     expect((await fw.heartbeat(frameworkId, again.body.secret, { epoch: hb.body.epoch })).status).toBe(200);
     expect((await frameworkOf(m, frameworkId)).info).toEqual({ name: 'marathon', hostname: 'm2' });
+    const partial = await fw.reregister(frameworkId, again.body.secret, { hostname: 'm3' });
+    expect(partial.status).toBe(400);
+    expect(partial.body.message).toMatch(/^name: .*give its name/);
+    expect((await frameworkOf(m, frameworkId)).info).toEqual({ name: 'marathon', hostname: 'm2' });
   });
 
   it('DELETE tears the framework down (204, completed); then every call of it is a 410', async () => {

@@ -28,13 +28,18 @@ export const frameworkRegisterBody = z
   })
   .refine((b) => (b.frameworkId === undefined) === (b.secret === undefined), { message: 'frameworkId and secret come together', path: ['secret'] });
 
-/** The info is optional here: without `name`, the framework keeps the info it has. */
-export const frameworkReregisterBody = z.object({
-  ...frameworkInfo,
-  name: frameworkInfo.name.optional(),
-  failoverTimeoutSeconds,
-  rotateSecret: z.boolean().optional(),
-});
+/** The info is optional here: without it, the framework keeps the info it has; with it, `name` too (it replaces the info whole). */
+export const frameworkReregisterBody = z
+  .object({
+    ...frameworkInfo,
+    name: frameworkInfo.name.optional(),
+    failoverTimeoutSeconds,
+    rotateSecret: z.boolean().optional(),
+  })
+  .refine((b) => b.name !== undefined || (['user', 'roles', 'principal', 'hostname', 'webuiUrl', 'capabilities'] as const).every((k) => b[k] === undefined), {
+    message: 'info replaces the framework\'s info whole: give its name with it',
+    path: ['name'],
+  });
 
 export const frameworkHeartbeatBody = z.object({ epoch: z.number().int().min(0) });
 
