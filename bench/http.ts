@@ -74,6 +74,7 @@ export async function measureHttp(opts: HttpOptions): Promise<HttpResult> {
     REGISTRAR_STORE: store === 'memory' ? 'memory' : `leveldb:${join(dir, 'data')}`,
     REGISTRAR_JOIN_TOKEN: JOIN,
     REGISTRAR_OPERATOR_TOKEN: OPERATOR,
+    REGISTRAR_FRAMEWORK_TOKEN: 'bench-framework-token-0123456789', // required with the memory store
     // Setting up the fleet only: heartbeats are what is measured.
     REGISTRAR_REGISTRATION_RATE_LIMIT: `${opts.agents * 10}/1s`,
   });
