@@ -1,8 +1,9 @@
-// Fuzzing every endpoint of the master with fast-check (issue 12, item 5): generated requests, sent
-// through app.request() on a fake clock and the memory store, to registries with real agents in
-// them (admitted, drained, draining, deactivated, gone, unreachable, left; a held recovery; rate and
-// size limits). Malformed JSON, wrong types, huge and unicode strings (lone surrogates, NUL, emoji),
-// odd ids and paths, missing, forged and wrong-kind credentials, another agent's secret, oversized
+// Fuzzing every endpoint of the master with fast-check (issue 12, item 5; frameworks: issue 16):
+// generated requests, sent through app.request() on a fake clock and the memory store, to registries
+// with real agents in them (admitted, drained, draining, deactivated, gone, unreachable, left; a held
+// recovery; rate and size limits) and frameworks (active, disconnected, completed by an operator or by
+// itself, on an old epoch). Malformed JSON, wrong types, huge and unicode strings (lone surrogates, NUL, emoji),
+// odd ids and paths, missing, forged and wrong-kind credentials, another agent's (or framework's) secret, oversized
 // bodies, junk tickets, requests replayed after gone. For every request:
 //   - never a 5xx (no store failure is injected), only the documented status codes;
 //   - every 4xx is a JSON `{ error, message }`;
@@ -10,14 +11,16 @@
 //     does every read;
 //   - no answer carries a secret hash;
 //   - on the endpoints' own paths: no or malformed credentials are a 401, a credential of the wrong
-//     kind a 403, a forged one (or another agent's secret) never gets past 401/404/400; a body over
+//     kind a 403, a forged one (or another's secret) never gets past 401/404/400; a body over
 //     32 KiB is a 413 and no smaller body is; /health is always 200.
 // Seeded: a failure prints its seed and path; FUZZ_SEED=<n> tries other seeds.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/store.ts';
-import { dump } from '../support/master-http.ts';
-import { ENDPOINTS, concrete, describe as describeRequest, stepsArb, type Concrete, type Step } from './requests.ts';
+import { FRAMEWORK } from '../support/master.ts';
+import { dump, expectError } from '../support/master-http.ts';
+import { ALL_ENDPOINTS, concreteRequest as concrete, stepsArb } from './framework-requests.ts';
+import { describe as describeRequest, type Concrete, type Step } from './requests.ts';
 import { template, world, type World, type WorldKind } from './world.ts';
 
 /** 303: the dashboard's pages send a browser without a session to sign in; 406 and 415: the Mesos-compatible endpoint's content negotiation. */
@@ -39,7 +42,7 @@ interface Answer {
   text: string;
 }
 
-const stats = new Map<string, { sent: number; statuses: Map<number, number> }>(ENDPOINTS.map((e) => [e, { sent: 0, statuses: new Map() }]));
+const stats = new Map<string, { sent: number; statuses: Map<number, number> }>(ALL_ENDPOINTS.map((e) => [e, { sent: 0, statuses: new Map() }]));
 /** Error codes seen, e.g. `409 machine-in-use`, to show which refusals the generators reach. */
 const errors = new Map<string, number>();
 let total = 0;
@@ -120,7 +123,7 @@ function problems(c: Concrete, res: Answer, before: Item<unknown>[], after: Item
       const expected: Record<string, number[]> = {
         missing: [401],
         'wrong-kind': [403],
-        invalid: c.need === 'agent' ? [400, 401, 404] : [401],
+        invalid: c.need === 'agent' || c.need === 'scheduler' ? [400, 401, 404] : [401],
       };
       const allowed = expected[c.auth];
       if (allowed && !allowed.includes(status)) out.push(`credentials ${c.auth} (${c.spec.token.k}) answered ${status}, expected ${allowed.join(' or ')}`);
@@ -129,16 +132,18 @@ function problems(c: Concrete, res: Answer, before: Item<unknown>[], after: Item
   return out;
 }
 
-/** What the case's world learns from an accepted answer: new agents and secrets, list cursors. */
+/** What the case's world learns from an accepted answer: new agents and frameworks and their (rotated) secrets, list cursors. */
 function learn(w: World, c: Concrete, res: Answer): void {
   if (res.status >= 300) return;
   const json = parseJson(res.text) as Record<string, unknown> | undefined;
-  if (typeof json?.agentId === 'string' && typeof json.secret === 'string') {
-    const known = w.agents.find((a) => a.id === json.agentId);
+  for (const [idKey, holders] of [['agentId', w.agents], ['frameworkId', w.frameworks]] as const) {
+    const id = json?.[idKey];
+    if (typeof id !== 'string' || typeof json?.secret !== 'string') continue;
+    const known = holders.find((a) => a.id === id);
     if (known) known.secret = json.secret;
-    else w.agents.push({ id: json.agentId, secret: json.secret, note: `registered in this case by ${c.method} ${c.path}` });
+    else holders.push({ id, secret: json.secret, note: `registered in this case by ${c.method} ${c.path}` });
   }
-  if (c.endpoint === 'list' && typeof json?.cursor === 'string' && w.cursors.length < 20) w.cursors.push(json.cursor);
+  if ((c.endpoint === 'list' || c.endpoint === 'fwList') && typeof json?.cursor === 'string' && w.cursors.length < 20) w.cursors.push(json.cursor);
 }
 
 async function runCase(kind: WorldKind, steps: Step[]): Promise<void> {
@@ -185,7 +190,7 @@ describe('fuzzing every endpoint (fast-check)', () => {
   });
 
   afterAll(() => {
-    const rows = [...stats].map(([e, s]) => `${e.padEnd(11)} ${String(s.sent).padStart(5)}  ${[...s.statuses].sort(([a], [b]) => a - b).map(([k, n]) => `${k}:${n}`).join(' ')}`);
+    const rows = [...stats].map(([e, s]) => `${e.padEnd(12)} ${String(s.sent).padStart(5)}  ${[...s.statuses].sort(([a], [b]) => a - b).map(([k, n]) => `${k}:${n}`).join(' ')}`);
     const codes = [...errors].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k}:${n}`);
     console.log(`fuzz: ${total} requests (seeds ${RUNS.steady.seed}, ${RUNS.held.seed}, ${RUNS.limited.seed})\n${rows.join('\n')}\nerrors: ${codes.join(', ')}`);
   });
@@ -221,6 +226,19 @@ describe('fuzzing every endpoint (fast-check)', () => {
     const answered = await w.m.api.heartbeat(live.id, live.secret, { epoch: w.epoch, ticket: live.tickets![1] });
     expect(answered.status).toBe(200);
     expect(answered.body.ticket).toBe(live.tickets![1]);
+    expect(changedKeys(before, await dump(w.m.store))).toEqual([]);
+  });
+
+  it("a completed framework's heartbeat and re-registration (by its id, or a retried registration) get 410 and change nothing", async () => {
+    const w = await world('steady');
+    const completed = w.frameworks.filter((f) => f.note.startsWith('completed'));
+    expect(completed.map((f) => f.note)).toEqual(['completed (operator teardown)', 'completed (own DELETE)']);
+    const before = await dump(w.m.store);
+    for (const f of completed) {
+      expectError(await w.m.call('POST', `/api/v1/frameworks/${f.id}/heartbeat`, { token: f.secret, body: { epoch: w.epoch } }), 410, 'gone');
+      expectError(await w.m.call('POST', `/api/v1/frameworks/${f.id}/reregister`, { token: f.secret, body: { name: 'again', rotateSecret: true } }), 410, 'gone');
+      expectError(await w.m.call('POST', '/api/v1/frameworks', { token: FRAMEWORK, body: { name: 'again', frameworkId: f.id, secret: f.secret } }), 410, 'gone');
+    }
     expect(changedKeys(before, await dump(w.m.store))).toEqual([]);
   });
 

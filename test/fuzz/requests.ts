@@ -1,9 +1,11 @@
 // Generated requests for the fuzzer: a symbolic spec (endpoint, target id, credentials, body, query)
-// drawn by fast-check, made concrete against a case's world when it is sent. Specs name agents by
-// index (`Ref`), so a counterexample reads as "agent 3's secret", not as a UUID of one run.
+// drawn by fast-check, made concrete against a case's world when it is sent. Specs name agents (and
+// frameworks) by index (`Ref`), so a counterexample reads as "agent 3's secret", not as a UUID of one
+// run. The framework endpoints' arbitraries are in framework-requests.ts, over the helpers here.
 import fc from 'fast-check';
-import { JOIN, JOIN_RACK_9, OPERATOR } from '../support/master.ts';
-import type { World } from './world.ts';
+import { FRAMEWORK, JOIN, JOIN_RACK_9, OPERATOR } from '../support/master.ts';
+import type { FrameworkEndpoint } from './framework-requests.ts';
+import type { KnownAgent, World } from './world.ts';
 
 export const MAX_BODY_BYTES = 32 * 1024;
 
@@ -11,11 +13,12 @@ export const ENDPOINTS = [
   'register', 'reregister', 'heartbeat', 'leave', 'list', 'get', 'gone', 'drain', 'deactivate', 'reactivate',
   'master', 'release', 'registry', 'health', 'mesos', 'slaves', 'events', 'metrics', 'odd',
 ] as const;
-export type Endpoint = (typeof ENDPOINTS)[number];
+export type AgentEndpoint = (typeof ENDPOINTS)[number];
+export type Endpoint = AgentEndpoint | FrameworkEndpoint;
 
-/** Which credential an endpoint takes. */
-export type Need = 'join' | 'agent' | 'operator' | 'anyone' | 'unknown';
-const NEED: Record<Endpoint, Need> = {
+/** Which credential an endpoint takes: `framework` is the framework token, `scheduler` a framework's own secret. */
+export type Need = 'join' | 'agent' | 'framework' | 'scheduler' | 'operator' | 'anyone' | 'unknown';
+const NEED: Record<AgentEndpoint, Need> = {
   register: 'join',
   reregister: 'agent',
   heartbeat: 'agent',
@@ -37,18 +40,23 @@ const NEED: Record<Endpoint, Need> = {
   odd: 'unknown',
 };
 
-/** Something in the case's world, resolved when the request is made concrete. */
+/** Which of the world's lists a Ref or a target indexes. */
+export type Holders = 'agents' | 'frameworks';
+
+/** Something in the case's world (an agent's, or a framework's), resolved when the request is made concrete. */
 export class Ref {
   readonly what: 'id' | 'upperId' | 'secret' | 'epoch' | 'machine' | 'idPrefix' | 'cursor' | 'ticket';
   readonly index: number;
   readonly delta: number;
-  constructor(what: Ref['what'], index = 0, delta = 0) {
+  readonly of: Holders;
+  constructor(what: Ref['what'], index = 0, delta = 0, of: Holders = 'agents') {
     this.what = what;
     this.index = index;
     this.delta = delta;
+    this.of = of;
   }
   [fc.toStringMethod]() {
-    return `ref(${this.what}, ${this.index}${this.delta ? `, ${this.delta}` : ''})`;
+    return `ref(${this.what}, ${this.index}${this.delta ? `, ${this.delta}` : ''}${this.of === 'agents' ? '' : `, ${this.of}`})`;
   }
 }
 
@@ -90,7 +98,7 @@ export function pctEncode(s: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Targets: the agent id in a path.
+// Targets: the agent (or framework) id in a path.
 
 export type Target =
   | { t: 'agent'; index: number; form: 'lower' | 'upper' | 'pct' }
@@ -98,8 +106,8 @@ export type Target =
   | { t: 'near'; index: number; edit: 'chop' | 'extra' | 'braces' | 'urn' | 'nonhex' | 'version0' | 'space' | 'nil' }
   | { t: 'junk'; text: string; encode: boolean };
 
-const agentIndex = fc.nat({ max: 15 });
-const targetArb: fc.Arbitrary<Target> = fc.oneof(
+export const agentIndex = fc.nat({ max: 15 });
+export const targetArb: fc.Arbitrary<Target> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ t: fc.constant('agent' as const), index: agentIndex, form: fc.constantFrom('lower' as const, 'lower' as const, 'upper' as const, 'pct' as const) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('fresh' as const), id: fc.uuid() }) },
   {
@@ -145,15 +153,16 @@ function nearId(id: string, edit: Extract<Target, { t: 'near' }>['edit']): strin
 // Credentials.
 
 export type TokenSpec =
-  /** The credential the endpoint takes: the join token, the target agent's secret, the operator token. */
+  /** The credential the endpoint takes: the join, framework or operator token, the target agent's (framework's) secret. */
   | { k: 'right' }
   | { k: 'none' }
   | { k: 'malformed'; header: string }
-  | { k: 'join' | 'join9' | 'operator' | 'joinCase' | 'operatorCase' }
+  | { k: 'join' | 'join9' | 'operator' | 'joinCase' | 'operatorCase' | 'framework' }
   | { k: 'own' }
+  /** Another agent's or framework's secret. */
   | { k: 'other'; offset: number }
   | { k: 'forged'; token: string }
-  | { k: 'near'; base: 'join' | 'operator' | 'own'; edit: 'suffix' | 'chop' | 'flip' | 'upper' };
+  | { k: 'near'; base: 'join' | 'operator' | 'framework' | 'own'; edit: 'suffix' | 'chop' | 'flip' | 'upper' };
 
 const MALFORMED = ['', 'Basic am9pbjpqb2lu', 'Bearer', 'bearer', JOIN, OPERATOR, `Token ${OPERATOR}`, `Bearer: ${JOIN}`, `Bearer ${JOIN} ${JOIN}`, `Bearer ${OPERATOR} x`, 'Bearer "x"  y'];
 const latin1 = fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c));
@@ -162,9 +171,9 @@ export const tokenArb: fc.Arbitrary<TokenSpec> = fc.oneof(
   { weight: 14, arbitrary: fc.constant({ k: 'right' as const }) },
   { weight: 1, arbitrary: fc.constant({ k: 'none' as const }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('malformed' as const), header: fc.constantFrom(...MALFORMED) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('join' as const, 'join9' as const, 'operator' as const, 'joinCase' as const, 'operatorCase' as const) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('join' as const, 'join9' as const, 'operator' as const, 'joinCase' as const, 'operatorCase' as const, 'framework' as const) }) },
   { weight: 1, arbitrary: fc.constant({ k: 'own' as const }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('other' as const), offset: fc.nat({ max: 15 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('other' as const), offset: fc.nat({ max: 31 }) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -176,7 +185,7 @@ export const tokenArb: fc.Arbitrary<TokenSpec> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       k: fc.constant('near' as const),
-      base: fc.constantFrom('join' as const, 'operator' as const, 'own' as const),
+      base: fc.constantFrom('join' as const, 'operator' as const, 'framework' as const, 'own' as const),
       edit: fc.constantFrom('suffix' as const, 'chop' as const, 'flip' as const, 'upper' as const),
     }),
   },
@@ -218,6 +227,7 @@ interface Mutation {
 const FIELDS = [
   'hostname', 'port', 'resources', 'attributes', 'version', 'machineId', 'agentId', 'secret', 'previousSecret', 'rotateSecret',
   'epoch', 'ticket', 'drained', 'reason', 'maxGracePeriodSeconds', 'markGone', 'dryRun',
+  'name', 'user', 'roles', 'principal', 'webuiUrl', 'capabilities', 'failoverTimeoutSeconds', 'frameworkId',
 ];
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   where: fc.constantFrom('top' as const, 'top' as const, 'top' as const, 'resources' as const, 'attributes' as const),
@@ -261,7 +271,7 @@ const bigSize = fc.oneof(
 );
 
 /** A body for an endpoint: well-formed mostly, else broken in one of many ways. */
-function bodyArb(valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<BodySpec> {
+export function bodyArb(valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<BodySpec> {
   return fc.oneof(
     { weight: 10, arbitrary: valid.map((value): BodySpec => ({ b: 'json', value })) },
     { weight: 6, arbitrary: fc.tuple(valid, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([v, ms]): BodySpec => ({ b: 'json', value: mutate(v, ms) })) },
@@ -288,7 +298,7 @@ function bodyArb(valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Bod
 }
 
 // Well-formed bodies, per endpoint (they may still be refused: a machine in use, a gone agent...).
-const reason = fc.oneof(text(0, 40), fc.constantFrom('maintenance', 'x'.repeat(1024), 'x'.repeat(1025), '\u0001'.repeat(200), '\u00e9'.repeat(600)));
+export const reason = fc.oneof(text(0, 40), fc.constantFrom('maintenance', 'x'.repeat(1024), 'x'.repeat(1025), '\u0001'.repeat(200), '\u00e9'.repeat(600)));
 const machine = fc.oneof(
   { weight: 3, arbitrary: agentIndex.map((i) => new Ref('machine', i)) },
   { weight: 1, arbitrary: fc.oneof(text(1, 12), fc.constantFrom('m\ud800', 'x'.repeat(257), '\u{1f600}'.repeat(65))) },
@@ -302,21 +312,32 @@ const infoFields = {
   machineId: machine,
 };
 const info = fc.record(infoFields, { requiredKeys: ['hostname'] });
-const credentials = fc.oneof(
-  { weight: 3, arbitrary: fc.constant({}) },
-  { weight: 2, arbitrary: agentIndex.map((i) => ({ agentId: new Ref('id', i), secret: new Ref('secret', i) })) },
-  { weight: 1, arbitrary: agentIndex.map((i) => ({ agentId: new Ref('upperId', i), secret: new Ref('secret', i) })) },
-  { weight: 1, arbitrary: fc.tuple(agentIndex, base64url43).map(([i, secret]) => ({ agentId: new Ref('id', i), secret })) },
-  { weight: 2, arbitrary: fc.tuple(fc.uuid(), base64url43).map(([agentId, secret]) => ({ agentId, secret })) },
-  { weight: 1, arbitrary: fc.tuple(fc.uuid(), agentIndex).map(([agentId, i]) => ({ agentId, secret: new Ref('secret', i) })) },
-  { weight: 1, arbitrary: fc.oneof(fc.uuid().map((agentId) => ({ agentId })), base64url43.map((secret) => ({ secret }))) },
-);
+/**
+ * A registration's chosen id and secret (`agentId` or `frameworkId`): none, a known one's own (the
+ * lowercase or uppercase id), a known id with another secret (a forged one, or another agent's or
+ * framework's), a fresh pair, a fresh id with a known secret, or half a pair.
+ */
+export function credentialsArb(idKey: 'agentId' | 'frameworkId', of: Holders): fc.Arbitrary<Record<string, unknown>> {
+  const ref = (what: Ref['what'], i: number, holders = of) => new Ref(what, i, 0, holders);
+  const elsewhere: Holders = of === 'agents' ? 'frameworks' : 'agents';
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constant({}) },
+    { weight: 2, arbitrary: agentIndex.map((i) => ({ [idKey]: ref('id', i), secret: ref('secret', i) })) },
+    { weight: 1, arbitrary: agentIndex.map((i) => ({ [idKey]: ref('upperId', i), secret: ref('secret', i) })) },
+    { weight: 1, arbitrary: fc.tuple(agentIndex, base64url43).map(([i, secret]) => ({ [idKey]: ref('id', i), secret })) },
+    { weight: 1, arbitrary: fc.tuple(agentIndex, agentIndex, fc.boolean()).map(([i, j, same]) => ({ [idKey]: ref('id', i), secret: ref('secret', j, same ? of : elsewhere) })) },
+    { weight: 2, arbitrary: fc.tuple(fc.uuid(), base64url43).map(([id, secret]) => ({ [idKey]: id, secret })) },
+    { weight: 1, arbitrary: fc.tuple(fc.uuid(), agentIndex).map(([id, i]) => ({ [idKey]: id, secret: ref('secret', i) })) },
+    { weight: 1, arbitrary: fc.oneof(fc.uuid().map((id) => ({ [idKey]: id })), base64url43.map((secret) => ({ secret }))) },
+  );
+}
+const credentials = credentialsArb('agentId', 'agents');
 const previousSecret = fc.option(fc.oneof(agentIndex.map((i) => new Ref('secret', i)), base64url43, text(0, 20)), { nil: undefined });
 const registerValid = fc
   .tuple(info, credentials, previousSecret)
   .map(([i, c, p]) => ({ ...i, ...c, ...(p === undefined ? {} : { previousSecret: p }) }) as Record<string, unknown>);
 const reregisterValid = fc.tuple(info, fc.option(fc.boolean(), { nil: undefined })).map(([i, r]) => ({ ...i, ...(r === undefined ? {} : { rotateSecret: r }) }) as Record<string, unknown>);
-const epoch = fc.oneof(
+export const epoch = fc.oneof(
   { weight: 6, arbitrary: fc.constant(new Ref('epoch')) },
   { weight: 1, arbitrary: fc.constantFrom(-1, 1).map((d) => new Ref('epoch', 0, d)) },
   { weight: 1, arbitrary: fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2 ** 53)) },
@@ -326,7 +347,7 @@ const ticket = fc.oneof(
   { weight: 2, arbitrary: fc.oneof(text(0, 40), base64url43, fc.constantFrom('x'.repeat(2048), 'x'.repeat(2049), 'v1.eyJhZ2VudCI6IngifQ.sig', 'abcdefgh.e30.AAAA', '')) },
 );
 const heartbeatValid = fc.record({ epoch, ticket, drained: fc.boolean() }, { requiredKeys: ['epoch'] }) as fc.Arbitrary<Record<string, unknown>>;
-const actionValid = fc.record({ reason }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+export const actionValid = fc.record({ reason }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
 /** The Mesos v1 operator API's calls (POST /api/v1): the supported ones about real or odd agents, and others. */
 const mesosAgent = fc.oneof(agentIndex.map((i) => ({ value: new Ref('id', i) })), fc.record({ value: text(0, 40) }), fc.constant({}));
 const mesosValid = fc.oneof(
@@ -356,9 +377,9 @@ export interface QueryParam {
   /** Percent-encoded (else inserted raw: `&`, `#`, `%` and all). */
   encode: boolean;
 }
-const cursorOf = (position: unknown) => Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+export const cursorOf = (position: unknown) => Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
 const queryValues: Record<string, fc.Arbitrary<QueryValue>> = {
-  status: fc.oneof(fc.constantFrom('admitted', 'unreachable', 'gone', 'ADMITTED', '', 'x'), text(0, 8)),
+  status: fc.oneof(fc.constantFrom('admitted', 'unreachable', 'gone', 'ADMITTED', 'active', 'disconnected', 'completed', 'Completed', '', 'x'), text(0, 8)),
   hostname: fc.oneof(fc.constantFrom('host-1', 'a1', '', 'x'.repeat(256)), text(0, 20)),
   machineId: fc.oneof(fc.constantFrom('machine-0', 'm\ud800', 'x'.repeat(257), ''), text(0, 20)),
   idPrefix: fc.oneof(
@@ -378,12 +399,12 @@ const queryValues: Record<string, fc.Arbitrary<QueryValue>> = {
   since: fc.oneof(fc.constantFrom('0', '1767225600000', '000000000000000-x-0', '-1', '', '9'.repeat(40)), fc.nat().map(String), text(0, 20)),
   slave_id: fc.oneof(agentIndex.map((i) => new Ref('id', i)), text(0, 20)),
   cursor: fc.oneof(
-    { weight: 3, arbitrary: fc.nat({ max: 20 }).map((i) => new Ref('cursor', i)) },
+    { weight: 3, arbitrary: fc.tuple(fc.nat({ max: 20 }), fc.boolean()).map(([i, agents]) => new Ref('cursor', i, 0, agents ? 'agents' : 'frameworks')) },
     {
       weight: 3,
       arbitrary: fc
         .oneof(
-          fc.constantFrom({ after: 'agents/' }, { after: 'master' }, { after: '' }, { after: 'zzz' }, { after: 5 }, [], 'after', null, { after: 'x'.repeat(513) }, { after: 'x'.repeat(1100) }),
+          fc.constantFrom({ after: 'agents/' }, { after: 'frameworks/' }, { after: 'frameworks/~' }, { after: 'master' }, { after: '' }, { after: 'zzz' }, { after: 5 }, [], 'after', null, { after: 'x'.repeat(513) }, { after: 'x'.repeat(1100) }),
           text(0, 20).map((t) => ({ after: `agents/${t}` })),
           fc.dictionary(junkKey, junkValue, { maxKeys: 2 }),
         )
@@ -393,14 +414,19 @@ const queryValues: Record<string, fc.Arbitrary<QueryValue>> = {
   ),
   limit: fc.oneof(fc.constantFrom('1', '2', '1000', '1001', '0', '-1', '1.5', 'abc', '1e3', ' 5', '0x10', '', 'Infinity', 'NaN', '9'.repeat(400)), fc.integer().map(String)),
 };
-const queryArb: fc.Arbitrary<QueryParam[]> = fc.array(
-  fc.oneof(
-    { weight: 10, arbitrary: fc.constantFrom(...Object.keys(queryValues)).chain((name) => fc.record({ name: fc.constant(name), value: queryValues[name]!, encode: fc.constant(true) })) },
-    { weight: 1, arbitrary: fc.constantFrom(...Object.keys(queryValues)).chain((name) => fc.record({ name: fc.constant(name), value: queryValues[name]!, encode: fc.constant(false) })) },
-    { weight: 1, arbitrary: fc.record({ name: text(0, 8), value: text(0, 8) as fc.Arbitrary<QueryValue>, encode: fc.boolean() }) },
-  ),
-  { maxLength: 5 },
-);
+/** A query of the named parameters (encoded, or rarely raw) and junk ones. */
+export function queryOf(names: string[]): fc.Arbitrary<QueryParam[]> {
+  const param = (encode: boolean) => fc.constantFrom(...names).chain((name) => fc.record({ name: fc.constant(name), value: queryValues[name]!, encode: fc.constant(encode) }));
+  return fc.array(
+    fc.oneof(
+      { weight: 10, arbitrary: param(true) },
+      { weight: 1, arbitrary: param(false) },
+      { weight: 1, arbitrary: fc.record({ name: text(0, 8), value: text(0, 8) as fc.Arbitrary<QueryValue>, encode: fc.boolean() }) },
+    ),
+    { maxLength: 5 },
+  );
+}
+const queryArb = queryOf(Object.keys(queryValues));
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
@@ -429,6 +455,7 @@ const oddSegment = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('api', 'v1', 'agents', 'master', 'recovery', 'release', 'registry', 'health', 'heartbeat', 'reregister', 'gone', 'drain', 'frameworks') },
   { weight: 2, arbitrary: fc.constantFrom('..', '.', '', 'API', 'v2', '%2e%2e', '%2F', '%00', '%', 'agents%2F', 'Agents', 'HEARTBEAT', 'health?x=1', '#') },
   { weight: 2, arbitrary: agentIndex.map((i) => new Ref('id', i)) },
+  { weight: 1, arbitrary: agentIndex.map((i) => new Ref('id', i, 0, 'frameworks')) },
   { weight: 1, arbitrary: text(0, 10) },
 );
 const oddSegments: fc.Arbitrary<(string | Ref)[]> = fc.oneof(
@@ -440,11 +467,11 @@ const oddSegments: fc.Arbitrary<(string | Ref)[]> = fc.oneof(
   agentIndex.map((i) => ['api', 'v1', 'agents', `${i}%2Fheartbeat`]),
 );
 
-const ENDPOINT_WEIGHTS: Record<Endpoint, number> = {
+const ENDPOINT_WEIGHTS: Record<AgentEndpoint, number> = {
   register: 5, reregister: 4, heartbeat: 5, leave: 2, list: 5, get: 2, gone: 2, drain: 2, deactivate: 2, reactivate: 2,
   master: 2, release: 2, registry: 2, health: 2, mesos: 4, slaves: 2, events: 2, metrics: 2, odd: 4,
 };
-const VALID_BODY: Partial<Record<Endpoint, fc.Arbitrary<Record<string, unknown>>>> = {
+const VALID_BODY: Partial<Record<AgentEndpoint, fc.Arbitrary<Record<string, unknown>>>> = {
   register: registerValid,
   reregister: reregisterValid,
   heartbeat: heartbeatValid,
@@ -458,20 +485,18 @@ const VALID_BODY: Partial<Record<Endpoint, fc.Arbitrary<Record<string, unknown>>
   odd: fc.oneof(registerValid, heartbeatValid, actionValid, mesosValid),
 };
 
-function specFor(endpoint: Endpoint): fc.Arbitrary<RequestSpec> {
-  const valid = VALID_BODY[endpoint];
-  // DELETE takes no body: send one rarely (it is ignored). GETs never carry one.
-  const body: fc.Arbitrary<BodySpec> = !valid
-    ? fc.constant({ b: 'none' })
-    : endpoint === 'leave'
-      ? fc.oneof({ weight: 6, arbitrary: fc.constant<BodySpec>({ b: 'none' }) }, { weight: 1, arbitrary: bodyArb(valid) })
-      : bodyArb(valid);
+/** DELETE takes no body: one is sent rarely (it is ignored). */
+export const deleteBody = (valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<BodySpec> =>
+  fc.oneof({ weight: 6, arbitrary: fc.constant<BodySpec>({ b: 'none' }) }, { weight: 1, arbitrary: bodyArb(valid) });
+
+/** A request to one endpoint, with these bodies and queries (any target, credentials, headers). */
+export function requestSpecArb(endpoint: Endpoint, body: fc.Arbitrary<BodySpec>, query: fc.Arbitrary<QueryParam[]> = fc.constant([])): fc.Arbitrary<RequestSpec> {
   return fc.record({
     endpoint: fc.constant(endpoint),
     target: targetArb,
     token: tokenArb,
     body,
-    query: endpoint === 'list' ? queryArb : ['health', 'slaves', 'events'].includes(endpoint) ? fc.oneof(fc.constant<QueryParam[]>([]), queryArb) : fc.constant<QueryParam[]>([]),
+    query,
     contentType: fc.option(fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', ''), { nil: undefined }),
     contentLength: fc.boolean(),
     method: endpoint === 'odd' ? oddMethod : fc.constant(''),
@@ -479,10 +504,20 @@ function specFor(endpoint: Endpoint): fc.Arbitrary<RequestSpec> {
   });
 }
 
-export const requestArb: fc.Arbitrary<RequestSpec> = fc.oneof(...ENDPOINTS.map((e) => ({ weight: ENDPOINT_WEIGHTS[e], arbitrary: specFor(e) })));
+function specFor(endpoint: AgentEndpoint): fc.Arbitrary<RequestSpec> {
+  const valid = VALID_BODY[endpoint];
+  // GETs never carry a body.
+  const body: fc.Arbitrary<BodySpec> = !valid ? fc.constant({ b: 'none' }) : endpoint === 'leave' ? deleteBody(valid) : bodyArb(valid);
+  const query = endpoint === 'list' ? queryArb : ['health', 'slaves', 'events'].includes(endpoint) ? fc.oneof(fc.constant<QueryParam[]>([]), queryArb) : undefined;
+  return requestSpecArb(endpoint, body, query);
+}
+
+/** Requests to the agents' and the master's endpoints, each with its weight (for fc.oneof). */
+export const requestArbs = ENDPOINTS.map((e) => ({ weight: ENDPOINT_WEIGHTS[e], arbitrary: specFor(e) }));
 export const tickArb: fc.Arbitrary<Tick> = fc.record({ tick: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 20_000, max: 150_000 })) });
 /** A case: requests, with time passing between some of them. */
-export const stepsArb: fc.Arbitrary<Step[]> = fc.array(fc.oneof({ weight: 15, arbitrary: requestArb }, { weight: 1, arbitrary: tickArb }), { minLength: 4, maxLength: 12 });
+export const stepsOf = (requests: fc.Arbitrary<RequestSpec>): fc.Arbitrary<Step[]> =>
+  fc.array(fc.oneof({ weight: 15, arbitrary: requests }, { weight: 1, arbitrary: tickArb }), { minLength: 4, maxLength: 12 });
 
 // ---------------------------------------------------------------------------------------------
 // Making a spec concrete against a world.
@@ -507,13 +542,15 @@ export interface Concrete {
 
 const utf8 = new TextEncoder();
 
-function agentAt(w: World, index: number) {
-  return w.agents[index % w.agents.length]!;
+/** The index-th agent (or framework) of the world, modulo their number. */
+function holderAt(w: World, of: Holders, index: number): KnownAgent {
+  const list: KnownAgent[] = w[of];
+  return list[index % list.length]!;
 }
 
 function resolve(w: World, v: unknown): unknown {
   if (v instanceof Ref) {
-    const a = agentAt(w, v.index);
+    const a = holderAt(w, v.of, v.index);
     switch (v.what) {
       case 'id':
         return a.id;
@@ -530,7 +567,7 @@ function resolve(w: World, v: unknown): unknown {
       case 'idPrefix':
         return a.id.slice(0, v.delta);
       case 'cursor':
-        return w.cursors.length ? w.cursors[v.index % w.cursors.length] : cursorOf({ after: `agents/${a.id}` });
+        return w.cursors.length ? w.cursors[v.index % w.cursors.length] : cursorOf({ after: `${v.of}/${a.id}` });
       case 'ticket': {
         // A ticket the master issued to this agent (presented with any agent's id and secret).
         const tickets = a.tickets ?? [];
@@ -591,19 +628,21 @@ function bigBody(w: World, b: Extract<BodySpec, { b: 'big' }>): Uint8Array {
   }
 }
 
-function tokenFor(w: World, spec: RequestSpec, need: Need, targetAgent: number | undefined): { header?: string; auth: AuthClass } {
+/** The credential presented, and how it relates to the one the endpoint takes; `target` indexes `of` (the path's agent or framework). */
+function tokenFor(w: World, spec: RequestSpec, need: Need, of: Holders, target: number | undefined): { header?: string; auth: AuthClass } {
   const t = spec.token;
-  const ownIndex = targetAgent ?? 0;
-  const own = agentAt(w, ownIndex).secret;
-  const kindOf = (kind: 'join' | 'operator'): AuthClass =>
+  const own = holderAt(w, of, target ?? 0).secret;
+  const kindOf = (kind: 'join' | 'operator' | 'framework'): AuthClass =>
     need === 'anyone' || need === 'unknown' ? 'n/a' : need === kind ? 'valid' : 'wrong-kind';
-  const ownClass: AuthClass = need === 'anyone' || need === 'unknown' ? 'n/a' : need === 'agent' && targetAgent !== undefined ? 'valid' : 'invalid';
+  const holds = need === 'agent' || need === 'scheduler';
+  const ownClass: AuthClass = need === 'anyone' || need === 'unknown' ? 'n/a' : holds && target !== undefined ? 'valid' : 'invalid';
   const invalid: AuthClass = need === 'anyone' || need === 'unknown' ? 'n/a' : 'invalid';
   switch (t.k) {
     case 'right':
       if (need === 'join') return { header: `Bearer ${JOIN}`, auth: 'valid' };
       if (need === 'operator') return { header: `Bearer ${OPERATOR}`, auth: 'valid' };
-      if (need === 'agent') return { header: `Bearer ${own}`, auth: ownClass };
+      if (need === 'framework') return { header: `Bearer ${FRAMEWORK}`, auth: 'valid' };
+      if (holds) return { header: `Bearer ${own}`, auth: ownClass };
       return spec.endpoint === 'odd' ? { header: `Bearer ${OPERATOR}`, auth: 'n/a' } : { auth: 'n/a' };
     case 'none':
       return { auth: need === 'anyone' || need === 'unknown' ? 'n/a' : 'missing' };
@@ -619,18 +658,20 @@ function tokenFor(w: World, spec: RequestSpec, need: Need, targetAgent: number |
       return { header: `Bearer ${OPERATOR}`, auth: kindOf('operator') };
     case 'operatorCase':
       return { header: `BEARER  ${OPERATOR}\t`, auth: kindOf('operator') };
+    case 'framework':
+      return { header: `Bearer ${FRAMEWORK}`, auth: kindOf('framework') };
     case 'own':
       return { header: `Bearer ${own}`, auth: ownClass };
     case 'other': {
-      // Another agent's secret: any agent whose secret is not the target's.
-      const others = w.agents.filter((a) => a.secret !== own);
+      // Another's secret: any agent or framework whose secret is not the target's.
+      const others = [...w.agents, ...w.frameworks].filter((a) => a.secret !== own);
       const other = others[t.offset % Math.max(1, others.length)]?.secret ?? 'no-other-agent-secret-xxxxxxxxxxxxxxxxxxxxxx';
       return { header: `Bearer ${other}`, auth: invalid };
     }
     case 'forged':
       return { header: `Bearer ${t.token}`, auth: invalid };
     case 'near': {
-      const base = t.base === 'join' ? JOIN : t.base === 'operator' ? OPERATOR : own;
+      const base = { join: JOIN, operator: OPERATOR, framework: FRAMEWORK, own }[t.base];
       const edited =
         t.edit === 'suffix' ? `${base}x` : t.edit === 'chop' ? base.slice(0, -1) : t.edit === 'flip' ? `${base.slice(0, -1)}${base.endsWith('A') ? 'B' : 'A'}` : base.toUpperCase();
       return { header: `Bearer ${edited}`, auth: edited === base ? (t.base === 'own' ? ownClass : kindOf(t.base)) : invalid };
@@ -638,12 +679,12 @@ function tokenFor(w: World, spec: RequestSpec, need: Need, targetAgent: number |
   }
 }
 
-/** The id segment for a target, and whether it names a world agent. */
-function segmentFor(w: World, t: Target): { segment: string; agent?: number; clean: boolean } {
+/** The id segment for a target, and whether it names one of the world's agents (or frameworks). */
+function segmentFor(w: World, t: Target, of: Holders): { segment: string; agent?: number; clean: boolean } {
   switch (t.t) {
     case 'agent': {
-      const id = agentAt(w, t.index).id;
-      const index = t.index % w.agents.length;
+      const id = holderAt(w, of, t.index).id;
+      const index = t.index % w[of].length;
       if (t.form === 'upper') return { segment: id.toUpperCase(), agent: index, clean: true };
       if (t.form === 'pct') return { segment: pctEncode(id), agent: index, clean: true };
       return { segment: id, agent: index, clean: true };
@@ -651,7 +692,7 @@ function segmentFor(w: World, t: Target): { segment: string; agent?: number; cle
     case 'fresh':
       return { segment: t.id, clean: true };
     case 'near':
-      return { segment: pctEncode(nearId(agentAt(w, t.index).id, t.edit)), clean: true };
+      return { segment: pctEncode(nearId(holderAt(w, of, t.index).id, t.edit)), clean: true };
     case 'junk': {
       const dots = t.text === '' || t.text === '.' || t.text === '..' || /^(%2e|\.){1,2}$/i.test(t.text);
       return t.encode ? { segment: pctEncode(t.text), clean: !dots } : { segment: t.text, clean: false };
@@ -659,7 +700,7 @@ function segmentFor(w: World, t: Target): { segment: string; agent?: number; cle
   }
 }
 
-function queryString(w: World, q: QueryParam[]): string {
+export function queryString(w: World, q: QueryParam[]): string {
   if (q.length === 0) return '';
   const part = (p: QueryParam) => {
     const value = String(resolve(w, p.value));
@@ -670,77 +711,72 @@ function queryString(w: World, q: QueryParam[]): string {
 
 const BODYLESS = new Set(['GET', 'HEAD']);
 
-export function concrete(w: World, spec: RequestSpec): Concrete {
-  const need = NEED[spec.endpoint];
-  const { segment, agent, clean: cleanId } = segmentFor(w, spec.target);
-  let method: string;
-  let path: string;
-  let clean = true;
-  let usesId = false;
-  switch (spec.endpoint) {
-    case 'register':
-      [method, path] = ['POST', '/api/v1/agents'];
-      break;
-    case 'reregister':
-    case 'heartbeat':
-      [method, path, usesId] = ['POST', `/api/v1/agents/${segment}/${spec.endpoint}`, true];
-      break;
-    case 'leave':
-      [method, path, usesId] = ['DELETE', `/api/v1/agents/${segment}`, true];
-      break;
-    case 'list':
-      [method, path] = ['GET', `/api/v1/agents${queryString(w, spec.query)}`];
-      break;
-    case 'get':
-      [method, path, usesId] = ['GET', `/api/v1/agents/${segment}`, true];
-      break;
-    case 'gone':
-    case 'drain':
-    case 'deactivate':
-    case 'reactivate':
-      [method, path, usesId] = ['POST', `/api/v1/agents/${segment}/${spec.endpoint}`, true];
-      break;
-    case 'master':
-      [method, path] = ['GET', '/api/v1/master'];
-      break;
-    case 'release':
-      [method, path] = ['POST', '/api/v1/master/recovery/release'];
-      break;
-    case 'registry':
-      [method, path] = ['GET', '/api/v1/registry'];
-      break;
-    case 'health':
-      [method, path] = ['GET', `/health${queryString(w, spec.query)}`];
-      break;
-    case 'mesos':
-      [method, path] = ['POST', '/api/v1'];
-      break;
-    case 'slaves':
-      [method, path] = ['GET', `/master/slaves${queryString(w, spec.query)}`];
-      break;
-    case 'events': {
-      // The backlog only (a stream that ends at once), after odd positions.
-      const q = queryString(w, spec.query);
-      [method, path] = ['GET', `/api/v1/events${q ? `${q}&` : '?'}timeoutSeconds=0`];
-      break;
-    }
-    case 'metrics':
-      [method, path] = ['GET', '/metrics'];
-      break;
-    case 'odd':
-      method = spec.method;
-      path = `/${spec.segments.map((s) => String(resolve(w, s))).join('/')}`;
-      clean = false;
-      break;
-  }
-  if (usesId) clean = cleanId;
-  const { header, auth } = tokenFor(w, spec, need, usesId ? agent : undefined);
+/** Where a request goes; `usesId`: the path holds the target's id; `clean`: the path is the endpoint's own. */
+export interface Route {
+  method: string;
+  path: string;
+  usesId?: boolean;
+  clean?: boolean;
+}
+
+/** A spec made concrete: `route` puts the target's id segment (an agent's, or a framework's: `of`) in the endpoint's path. */
+export function concreteFor(w: World, spec: RequestSpec, need: Need, of: Holders, route: (segment: string) => Route): Concrete {
+  const { segment, agent, clean: cleanId } = segmentFor(w, spec.target, of);
+  const { method, path, usesId = false, clean = true } = route(segment);
+  const { header, auth } = tokenFor(w, spec, need, of, usesId ? agent : undefined);
   const body = BODYLESS.has(method) ? undefined : bodyBytes(w, spec.body);
   const headers: Record<string, string> = {};
   if (header !== undefined) headers.authorization = header;
   if (body !== undefined && spec.contentType !== undefined) headers['content-type'] = spec.contentType;
   if (body !== undefined && spec.contentLength) headers['content-length'] = String(body.length);
-  return { spec, endpoint: spec.endpoint, need, method, path, headers, body, clean, auth, oversized: (body?.length ?? 0) > MAX_BODY_BYTES };
+  return { spec, endpoint: spec.endpoint, need, method, path, headers, body, clean: usesId ? cleanId : clean, auth, oversized: (body?.length ?? 0) > MAX_BODY_BYTES };
+}
+
+/** A request to one of the agents' or the master's endpoints, made concrete. */
+export function concrete(w: World, spec: RequestSpec): Concrete {
+  return concreteFor(w, spec, NEED[spec.endpoint as AgentEndpoint], 'agents', (segment) => agentRoute(w, spec, segment));
+}
+
+function agentRoute(w: World, spec: RequestSpec, segment: string): Route {
+  switch (spec.endpoint as AgentEndpoint) {
+    case 'register':
+      return { method: 'POST', path: '/api/v1/agents' };
+    case 'reregister':
+    case 'heartbeat':
+      return { method: 'POST', path: `/api/v1/agents/${segment}/${spec.endpoint}`, usesId: true };
+    case 'leave':
+      return { method: 'DELETE', path: `/api/v1/agents/${segment}`, usesId: true };
+    case 'list':
+      return { method: 'GET', path: `/api/v1/agents${queryString(w, spec.query)}` };
+    case 'get':
+      return { method: 'GET', path: `/api/v1/agents/${segment}`, usesId: true };
+    case 'gone':
+    case 'drain':
+    case 'deactivate':
+    case 'reactivate':
+      return { method: 'POST', path: `/api/v1/agents/${segment}/${spec.endpoint}`, usesId: true };
+    case 'master':
+      return { method: 'GET', path: '/api/v1/master' };
+    case 'release':
+      return { method: 'POST', path: '/api/v1/master/recovery/release' };
+    case 'registry':
+      return { method: 'GET', path: '/api/v1/registry' };
+    case 'health':
+      return { method: 'GET', path: `/health${queryString(w, spec.query)}` };
+    case 'mesos':
+      return { method: 'POST', path: '/api/v1' };
+    case 'slaves':
+      return { method: 'GET', path: `/master/slaves${queryString(w, spec.query)}` };
+    case 'events': {
+      // The backlog only (a stream that ends at once), after odd positions.
+      const q = queryString(w, spec.query);
+      return { method: 'GET', path: `/api/v1/events${q ? `${q}&` : '?'}timeoutSeconds=0` };
+    }
+    case 'metrics':
+      return { method: 'GET', path: '/metrics' };
+    case 'odd':
+      return { method: spec.method, path: `/${spec.segments.map((s) => String(resolve(w, s))).join('/')}`, clean: false };
+  }
 }
 
 /** The request, short enough for a failure message. */

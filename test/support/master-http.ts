@@ -27,10 +27,10 @@ export async function servingMaster(opts: Parameters<typeof testMaster>[0] = {})
 }
 
 /**
- * Lets `ms` pass with a sweeper running every sweep interval; the given agents heartbeat every
- * heartbeat interval (in the epoch they know), as live agents do.
+ * Lets `ms` pass with a sweeper running every sweep interval; the given agents (and frameworks)
+ * heartbeat every heartbeat interval (in the epoch they know), as live agents and schedulers do.
  */
-export async function serve(m: TestMaster, ms: number, live: Agent[] = []): Promise<void> {
+export async function serve(m: TestMaster, ms: number, live: Agent[] = [], liveFrameworks: Agent[] = []): Promise<void> {
   const step = m.policy.sweepInterval;
   let sinceBeat = 0;
   for (let passed = 0; passed < ms; passed += step) {
@@ -40,6 +40,10 @@ export async function serve(m: TestMaster, ms: number, live: Agent[] = []): Prom
       sinceBeat = 0;
       for (const a of live) {
         const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+      }
+      for (const f of liveFrameworks) {
+        const res = await m.call('POST', `/api/v1/frameworks/${f.id}/heartbeat`, { token: f.secret, body: { epoch: f.epoch } });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
       }
     }
