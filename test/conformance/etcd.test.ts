@@ -92,6 +92,19 @@ describe.skipIf(skip)(`etcd store${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('sends a txn again, elsewhere, when a member is down: grpc-js refused it unsent', async () => {
+    const { freePort } = await import('../support/net.ts');
+    const dead = `127.0.0.1:${await freePort()}`;
+    const store = await createEtcdStore({ endpoints: [dead, ...endpoints], prefix: `/half-${randomUUID()}`, requestTimeoutMs: 3_000 });
+    try {
+      // Each call picks a member at random: about half go to the dead one first.
+      for (let i = 0; i < 20; i++) await store.commit([{ key: `agents/${i}`, expect: 'absent', put: i }]);
+      expect((await store.list('agents/')).items).toHaveLength(20);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('lists a full page of large records (beyond the gRPC client\'s default 4 MiB message)', async () => {
     const store = await createEtcdStore({ endpoints, prefix: `/large-${randomUUID()}` });
     try {
