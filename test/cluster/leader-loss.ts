@@ -99,7 +99,8 @@ export async function leaderLoss(cluster: ReplicatedStore): Promise<LeaderLossRe
       await new Promise((r) => setTimeout(r, Math.max(0, policy.sweepInterval - (Date.now() - started))));
     }
   });
-  await eventually('a first sweep that writes the master record', () => instances[0]!.registrar.sweep().then(() => 'swept', (e: unknown) => String(e)), (seen) => seen === 'swept', { within: 20_000 });
+  // The sweepers write the master record first; registrations answer 503 until then.
+  await eventually('the master record, written by a first sweep', () => stores[0]!.get('master').then((m) => (m ? 'written' : 'absent'), (e: unknown) => String(e)), (seen) => seen === 'written', { within: 30_000, every: 100 });
 
   const call = async (op: Op, path: string, token: string, body: unknown, agentId?: string) => {
     const { app } = instances[Math.floor(Math.random() * instances.length)]!;
