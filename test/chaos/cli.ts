@@ -1,8 +1,9 @@
-// `npm run chaos -- [--ops 100000] [--store memory|leveldb|dynamodb|firestore|zookeeper|etcd|etcd-cluster|durable-object]
-// [--seed N] [--agents N] [--frameworks N] [--instances N]`: a long chaos run on one store (the emulators started as the
-// tests start them, etcd-cluster as three members on loopback; the Durable Object under Miniflare in
-// this process, ./durable-object.ts), with a
-// progress bar; prints the faults injected and every violation, and exits 1 on any.
+// `npm run chaos -- [--ops 100000] [--seed N] [--agents N] [--frameworks N] [--instances N]
+// [--store memory|leveldb|dynamodb|firestore|zookeeper|zookeeper-ensemble|etcd|etcd-cluster|durable-object]`:
+// a long chaos run on one store (the emulators started as the tests start them, zookeeper-ensemble
+// and etcd-cluster as three servers on loopback; the Durable Object under Miniflare in this process,
+// ./durable-object.ts), with a progress bar; prints the faults injected and every violation, and
+// exits 1 on any.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,13 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
       const store = await createZooKeeperStore({ connectionString: provided.zookeeper!.connectionString!, root: `/chaos-${seed}` });
       return { store, stop };
     }
+    case 'zookeeper-ensemble': {
+      const { startZooKeeperEnsemble } = await import('../support/zookeeper-ensemble.ts');
+      const ensemble = await startZooKeeperEnsemble({ servers: 3 });
+      const { createZooKeeperStore } = await import('../../adapters/zookeeper/index.ts');
+      const store = await createZooKeeperStore({ connectionString: ensemble.connectionString, root: `/chaos-${seed}` });
+      return { store, stop: ensemble.stop };
+    }
     case 'etcd':
     case 'etcd-cluster': {
       // One member as the conformance suite runs it, or three, so that every commit is replicated by Raft.
@@ -84,7 +92,7 @@ async function open(kind: string): Promise<{ store: Store; stop: () => Promise<v
       return startDurableObjectStore(`chaos-${seed}`);
     }
     default:
-      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore, zookeeper, etcd, etcd-cluster or durable-object`);
+      throw new Error(`--store ${kind}: memory, leveldb, dynamodb, firestore, zookeeper, zookeeper-ensemble, etcd, etcd-cluster or durable-object`);
   }
 }
 
