@@ -67,21 +67,34 @@ function connect(options: EtcdStoreOptions): { client: Etcd3; layout: Layout; ti
   return { client, layout, timeoutMs: options.requestTimeoutMs ?? 5_000 };
 }
 
-/** Writes the layout marker on a fresh prefix (the first of racing openers wins), and checks it. */
+/**
+ * Writes the layout marker on a fresh prefix (the first of racing openers wins), and checks it. A
+ * prefix inside another store's records or markers (`/a/r/...` while `/a` is a store) is refused:
+ * its keys would be that store's records.
+ */
 async function ensureLayout(kv: Kv, layout: Layout, timeoutMs: number): Promise<void> {
+  const parts = layout.root.split('/');
+  const enclosing = parts.slice(1).flatMap((part, i) => (part === 'r' || part === 'm') && i > 0 ? [Buffer.from(`${parts.slice(0, i + 1).join('/')}/layout`)] : []);
+  const keys = [layout.layoutKey, ...enclosing];
   const answer = await read('open', timeoutMs, (deadline) =>
     kv.txn(
       {
-        compare: [{ key: layout.layoutKey, target: 'Create', result: 'Equal', create_revision: 0 }],
+        compare: keys.map((key) => ({ key, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 })),
         success: [{ request_put: { key: layout.layoutKey, value: Buffer.from(LAYOUT) } }],
-        failure: [{ request_range: { key: layout.layoutKey } }],
+        failure: keys.map((key) => ({ request_range: { key } })),
       },
       { deadline },
     ),
   );
   // Retrying this txn is safe: it is idempotent, and a lost first answer only shows as the failure branch.
-  const found = answer.succeeded ? LAYOUT : answer.responses[0]?.response_range?.kvs?.[0]?.value.toString('utf8');
-  if (found !== LAYOUT) {
+  if (answer.succeeded) return;
+  const found = answer.responses.map((r) => r.response_range?.kvs?.[0]);
+  const outer = found.slice(1).findIndex(Boolean);
+  if (outer >= 0) {
+    const store = enclosing[outer]!.toString().slice(0, -'/layout'.length);
+    throw new StoreUnavailableError(`etcd prefix ${layout.root} lies inside the registrar store at ${store}: choose a prefix outside it`);
+  }
+  if (found[0]?.value.toString('utf8') !== LAYOUT) {
     throw new StoreUnavailableError(`etcd prefix ${layout.root} holds something other than a registrar store (expected "${LAYOUT}" at ${layout.root}/layout)`);
   }
 }

@@ -69,6 +69,20 @@ describe.skipIf(skip)(`etcd store${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
     await expect(createEtcdStore({ endpoints, prefix })).rejects.toThrow(/something other than a registrar store/);
   });
 
+  it('refuses a prefix inside another store\'s records, and opens one beside it', async () => {
+    const outer = `/outer-${randomUUID()}`;
+    const store = await createEtcdStore({ endpoints, prefix: outer });
+    try {
+      for (const inner of [`${outer}/r/x`, `${outer}/m`, `${outer}/r/a/b`]) {
+        await expect(createEtcdStore({ endpoints, prefix: inner }), inner).rejects.toThrow(/inside the registrar store at/);
+      }
+      expect((await store.list('')).items).toEqual([]);
+      await (await createEtcdStore({ endpoints, prefix: `${outer}/staging` })).close();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('treats a version it never issued as a conflict, sending nothing', async () => {
     const store = await createEtcdStore({ endpoints, prefix: `/odd-${randomUUID()}` });
     try {
