@@ -195,11 +195,11 @@ describe('fuzzing every endpoint (fast-check)', () => {
     console.log(`fuzz: ${total} requests (seeds ${RUNS.steady.seed}, ${RUNS.held.seed}, ${RUNS.limited.seed})\n${rows.join('\n')}\nerrors: ${codes.join(', ')}`);
   });
 
-  it('a registry in steady state: admitted, drained, draining, deactivated, gone, unreachable and departed agents', () => fuzz('steady'), 60_000 * SCALE);
+  it('a registry in steady state: admitted, drained, draining, deactivated, gone, unreachable and departed agents; active, disconnected and completed frameworks', () => fuzz('steady'), 60_000 * SCALE);
 
-  it('a registry whose marking is held after a failover (release, pending, old-epoch agents)', () => fuzz('held'), 60_000 * SCALE);
+  it('a registry whose marking is held after a failover (release, pending, old-epoch agents and framework)', () => fuzz('held'), 60_000 * SCALE);
 
-  it('a registry with registration limits: a per-token rate and a maximum of admitted agents (429)', () => fuzz('limited'), 60_000 * SCALE);
+  it("a registry with registration limits: a per-token rate and a maximum of admitted agents (429); the framework token's whole rate used", () => fuzz('limited'), 60_000 * SCALE);
 
   // The one 4xx that changes the store, by design: the drained report is applied, and because the
   // drain was to end in gone, the agent is told at once to shut down (410) rather than at its next beat.
