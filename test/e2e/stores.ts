@@ -41,6 +41,7 @@ export function e2eStores(): E2eStore[] {
   const dynamodb = inject('dynamodb');
   const firestore = inject('firestore');
   const zookeeper = inject('zookeeper');
+  const etcd = inject('etcd');
   return [
     {
       name: 'leveldb',
@@ -73,6 +74,11 @@ export function e2eStores(): E2eStore[] {
       name: 'zookeeper',
       skip: zookeeper.skip,
       fresh: async () => ({ REGISTRAR_STORE: `zookeeper:${zookeeper.connectionString}/e2e-${randomUUID()}` }),
+    },
+    {
+      name: 'etcd',
+      skip: etcd.skip,
+      fresh: async () => ({ REGISTRAR_STORE: `etcd:${etcd.endpoints!.join(',')}/e2e-${randomUUID()}` }),
     },
   ];
 }
