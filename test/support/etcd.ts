@@ -2,11 +2,10 @@
 // its data folder in a temporary directory (in memory under /dev/shm where there is one: fsyncs
 // cost nothing, and the data is thrown away anyway). One member for the conformance suite, three
 // for the cluster tests, which kill the leader and start it again on the same data.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ClusterMember, clusterFolder, memberProcess } from './cluster-member.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './net.ts';
 
@@ -15,16 +14,7 @@ export const ETCD = process.env.ETCD ?? '/usr/bin/etcd';
 /** Why etcd cannot run here, if it cannot. */
 export const etcdMissing = (): string | undefined => (existsSync(ETCD) ? undefined : `${ETCD} not found (apt-get install -y etcd-server)`);
 
-export interface EtcdMember {
-  name: string;
-  /** host:port of its client URL. */
-  endpoint: string;
-  running(): boolean;
-  /** SIGKILL: no goodbye to the cluster, as a crashed machine. */
-  kill(): Promise<void>;
-  /** Starts it again on its data folder. */
-  restart(): Promise<void>;
-}
+export type EtcdMember = ClusterMember;
 
 export interface EtcdCluster {
   endpoints: string[];
@@ -47,7 +37,7 @@ export interface EtcdClusterOptions {
 
 export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   const count = opts.members ?? 1;
-  const base = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'registrar-etcd-'));
+  const base = await clusterFolder('registrar-etcd-');
   const specs = await Promise.all(
     Array.from({ length: count }, async (_, i) => ({ name: `m${i + 1}`, client: await freePort(), peer: await freePort() })),
   );
@@ -68,35 +58,11 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
       '--logger', 'zap',
       '--log-level', 'warn',
     ];
-    let child: ChildProcess | undefined;
-    let stderr = '';
-    const start = () => {
-      stderr = '';
-      const proc = spawn(ETCD, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      proc.stderr!.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString()).slice(-4000);
-      });
-      proc.once('error', () => undefined);
-      child = proc;
-    };
-    const member: EtcdMember & { child(): ChildProcess | undefined; log(): string } = {
-      name: spec.name,
-      endpoint: `127.0.0.1:${spec.client}`,
-      running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-      kill: () => stopProcess(child, 'SIGKILL'),
-      async restart() {
-        if (member.running()) throw new Error(`${spec.name} is still running`);
-        start();
-      },
-      child: () => child,
-      log: () => stderr,
-    };
-    start();
-    return member;
+    return memberProcess(spec.name, `127.0.0.1:${spec.client}`, ETCD, args);
   });
 
   const stop = async () => {
-    await Promise.all(members.map((m) => stopProcess(m.child(), 'SIGTERM')));
+    await Promise.all(members.map((m) => m.stop()));
     await rm(base, { recursive: true, force: true });
   };
   const cluster: EtcdCluster = {
@@ -111,7 +77,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
             const leader = status && members.find((x) => x.running() && x.name === status.leaderName);
             if (leader) return leader;
           }
-          const dead = members.find((m) => m.child()?.exitCode !== null && m.child()?.signalCode === null);
+          const dead = members.find((m) => m.exited());
           return dead ? `${dead.name} exited: ${dead.log()}` : undefined;
         },
         (found) => found !== undefined,
@@ -151,13 +117,4 @@ async function memberStatus(endpoint: string): Promise<{ leaderName?: string } |
   } catch {
     return undefined;
   }
-}
-
-async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -1,12 +1,11 @@
 // A ZooKeeper ensemble for tests: Debian's zookeeper, one JVM per server, on random loopback ports
 // (client, quorum and election port each), with their data folders in a temporary directory. The
 // cluster tests kill its leader and start it again on the same data.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ClusterMember, clusterFolder, memberProcess } from './cluster-member.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from './net.ts';
 
@@ -15,13 +14,7 @@ const JAVA = process.env.JAVA ?? 'java';
 
 export const zookeeperMissing = (): string | undefined => (existsSync(JAR) ? undefined : `${JAR} not found (apt-get install -y zookeeper)`);
 
-export interface ZooKeeperServer {
-  name: string;
-  /** host:port for clients. */
-  endpoint: string;
-  running(): boolean;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
+export interface ZooKeeperServer extends ClusterMember {
   /** 'leader', 'follower', or undefined while it serves no one (looking, starting, dead). */
   mode(): Promise<string | undefined>;
 }
@@ -43,7 +36,7 @@ export interface EnsembleOptions {
 
 export async function startZooKeeperEnsemble(opts: EnsembleOptions = {}): Promise<ZooKeeperEnsemble> {
   const count = opts.servers ?? 3;
-  const base = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'registrar-zk-'));
+  const base = await clusterFolder('registrar-zk-');
   const specs = await Promise.all(
     Array.from({ length: count }, async (_, i) => ({ id: i + 1, client: await freePort(), quorum: await freePort(), election: await freePort() })),
   );
@@ -71,43 +64,18 @@ export async function startZooKeeperEnsemble(opts: EnsembleOptions = {}): Promis
           ...specs.map((s) => `server.${s.id}=127.0.0.1:${s.quorum}:${s.election}`),
         ].join('\n'),
       );
-      let child: ChildProcess | undefined;
-      let stderr = '';
-      const start = () => {
-        stderr = '';
-        const proc = spawn(
-          JAVA,
-          ['-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.forceSync=no', '-cp', JAR, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        proc.stderr!.on('data', (chunk: Buffer) => {
-          stderr = (stderr + chunk.toString()).slice(-4000);
-        });
-        proc.once('error', () => undefined);
-        child = proc;
-      };
-      start();
-      const server: ZooKeeperServer & { child(): ChildProcess | undefined; log(): string } = {
-        name: `zk${spec.id}`,
-        endpoint: `127.0.0.1:${spec.client}`,
-        running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-        kill: () => stopProcess(child, 'SIGKILL'),
-        async restart() {
-          if (server.running()) throw new Error(`${server.name} is still running`);
-          start();
-        },
+      const args = ['-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.forceSync=no', '-cp', JAR, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config];
+      const server = memberProcess(`zk${spec.id}`, `127.0.0.1:${spec.client}`, JAVA, args);
+      return Object.assign(server, {
         async mode() {
           const answer = await fourLetter(spec.client, 'srvr');
           return /Mode: (leader|follower)/.exec(answer)?.[1];
         },
-        child: () => child,
-        log: () => stderr,
-      };
-      return server;
+      });
     }),
   );
   const stop = async () => {
-    await Promise.all(servers.map((s) => stopProcess(s.child(), 'SIGTERM')));
+    await Promise.all(servers.map((s) => s.stop()));
     await rm(base, { recursive: true, force: true });
   };
   const ensemble: ZooKeeperEnsemble = {
@@ -118,7 +86,7 @@ export async function startZooKeeperEnsemble(opts: EnsembleOptions = {}): Promis
         'a ZooKeeper server that leads',
         async () => {
           for (const s of servers.filter((x) => x.running())) if ((await s.mode()) === 'leader') return s;
-          const dead = servers.find((s) => s.child()?.exitCode !== null && s.child()?.signalCode === null);
+          const dead = servers.find((s) => s.exited());
           if (dead) throw new Error(`${dead.name} exited: ${dead.log()}`);
           return undefined;
         },
@@ -152,13 +120,4 @@ function fourLetter(port: number, command: string): Promise<string> {
     socket.on('close', () => resolve(answer));
     socket.on('error', () => resolve(''));
   });
-}
-
-async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
