@@ -4,7 +4,7 @@ import type { AgentInfo, Instructions, Policy } from '../registry/index.ts';
 import type { Registrar } from '../registrar.ts';
 import { agentSecret, requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
-import { rateLimiter, type Rate } from './rate-limit.ts';
+import { registrationLimit, type Rate } from './rate-limit.ts';
 import { agentIdParam, body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
 
 type InfoFields = { hostname: string; port: number; resources: AgentInfo['resources']; attributes: AgentInfo['attributes']; version: string; machineId?: string | undefined };
@@ -44,7 +44,7 @@ export const heartbeatAnswer = (policy: Pick<Policy, 'heartbeatInterval' | 'agen
 
 export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrationRate?: Rate) {
   const { policy } = registrar.core;
-  const limiter = registrationRate && rateLimiter(registrationRate, registrar.core.clock);
+  const limitRegistrations = registrationLimit(registrationRate, registrar.core.clock, 'join');
   const timings = timingsOf(policy);
   const app = new Hono();
 
@@ -52,11 +52,7 @@ export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrat
     const by = await requireToken(c, tokens, 'join');
     const b = await body(c, registerBody);
     const info = boundedInfo(b);
-    const taken = limiter?.take(by);
-    if (taken && !taken.ok) {
-      c.header('Retry-After', String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))));
-      throw new ApiError(429, 'rate_limited', `too many registrations with the join token "${by}"; retry later`);
-    }
+    limitRegistrations(c, by);
     const { record, secret, epoch } = await registrar.register({
       info,
       by,

@@ -7,7 +7,7 @@ import { MAX_INFO_BYTES } from './agent-routes.ts';
 import { agentSecret, requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
 import { frameworkHeartbeatBody, frameworkListQuery, frameworkRegisterBody, frameworkReregisterBody } from './framework-schemas.ts';
-import { rateLimiter, type Rate } from './rate-limit.ts';
+import { registrationLimit, type Rate } from './rate-limit.ts';
 import { actionBody, body, idParam, parse } from './schemas.ts';
 
 type Env = { Variables: { operator: string } };
@@ -29,7 +29,7 @@ const frameworkId = (c: Context) => idParam(c, 'framework');
 
 export function frameworkRoutes(registrar: Registrar, tokens: TokenSource, registrationRate?: Rate) {
   const { policy } = registrar.core;
-  const limiter = registrationRate && rateLimiter(registrationRate, registrar.core.clock);
+  const limitRegistrations = registrationLimit(registrationRate, registrar.core.clock, 'framework');
   const heartbeatIntervalSeconds = policy.heartbeatInterval / 1000;
   const app = new Hono<Env>();
   // On each operator route, not app.use: the scheduler's routes share the path.
@@ -42,11 +42,7 @@ export function frameworkRoutes(registrar: Registrar, tokens: TokenSource, regis
     const by = await requireToken(c, tokens, 'framework');
     const b = await body(c, frameworkRegisterBody);
     const info = frameworkInfo(b);
-    const taken = limiter?.take(by);
-    if (taken && !taken.ok) {
-      c.header('Retry-After', String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))));
-      throw new ApiError(429, 'rate_limited', `too many registrations with the framework token "${by}"; retry later`);
-    }
+    limitRegistrations(c, by);
     const { record, secret, epoch } = await registrar.registerFramework({
       info,
       by,

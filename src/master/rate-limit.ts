@@ -1,7 +1,9 @@
 // Registrations per join-token label, as a token bucket per label in this instance: a leaked or
 // misused join token cannot flood the registry faster than its label's rate (429 with Retry-After).
 // Each instance keeps its own buckets, so N instances admit up to N times the rate: a bound, not a quota.
+import type { Context } from 'hono';
 import type { Clock } from '../clock.ts';
+import { ApiError } from './errors.ts';
 
 export interface Rate {
   count: number;
@@ -25,5 +27,19 @@ export function rateLimiter(rate: Rate, clock: Clock) {
       }
       return { ok: false, retryAfterMs: Math.ceil((1 - bucket.tokens) / refill) };
     },
+  };
+}
+
+/**
+ * The registration limit of one kind of token (`join`, `framework`): a function that takes a token for
+ * the label, or answers 429 with Retry-After. Without a rate, it lets everything through.
+ */
+export function registrationLimit(rate: Rate | undefined, clock: Clock, kind: string) {
+  const limiter = rate && rateLimiter(rate, clock);
+  return (c: Context, by: string): void => {
+    const taken = limiter?.take(by);
+    if (!taken || taken.ok) return;
+    c.header('Retry-After', String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))));
+    throw new ApiError(429, 'rate_limited', `too many registrations with the ${kind} token "${by}"; retry later`);
   };
 }
