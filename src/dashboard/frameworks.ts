@@ -1,7 +1,7 @@
 // The framework table: search by name, id prefix and status; paged with the API's cursors.
 import { duration } from '../cli/table.ts';
 import type { FrameworkView } from '../registrar.ts';
-import type { FrameworkStatus, MasterRecord } from '../registry/index.ts';
+import { isFrameworkPending, type FrameworkStatus, type MasterRecord } from '../registry/index.ts';
 import { badge, h, page, pager, when, type Frame } from './layout.ts';
 
 export interface FrameworkSearch {
@@ -27,8 +27,7 @@ export function matches(search: FrameworkSearch, f: FrameworkView): boolean {
 
 /** A framework's badges: its status, and whether it is awaited after a failover (as an agent). */
 export function frameworkBadges(f: FrameworkView, master: MasterRecord) {
-  const pending = f.status === 'active' && f.epoch !== master.epoch && master.recovery.state !== 'done';
-  return [badge(f.status), pending ? badge('pending', 'pending re-registration') : null];
+  return [badge(f.status), isFrameworkPending(master, f) ? badge('pending', 'pending re-registration') : null];
 }
 
 export const failoverTimeout = (f: FrameworkView) => duration(f.failoverTimeoutSeconds * 1000);

@@ -41,6 +41,10 @@ export interface FrameworkSweepPlan {
   notes: string[];
 }
 
+/** Frameworks not yet re-registered in an open or held window, as `isPending` says of agents. */
+export const isFrameworkPending = (master: Pick<MasterRecord, 'epoch' | 'recovery'>, f: Pick<FrameworkSummary, 'status' | 'epoch'>) =>
+  f.status === 'active' && f.epoch !== master.epoch && master.recovery.state !== 'done';
+
 /** When an active framework of the current epoch is overdue (rule 2's deadline). */
 export const frameworkOverdueAt = (f: Pick<FrameworkSummary, 'lastSeenAt'>, master: Pick<MasterRecord, 'livenessFloor'>, p: Pick<Policy, 'agentTimeout' | 'livenessGranularity'>) =>
   Math.max(f.lastSeenAt, master.livenessFloor) + p.agentTimeout + p.livenessGranularity;
