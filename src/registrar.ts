@@ -4,13 +4,18 @@ import { agentProtocol } from './registrar/agents.ts';
 import { createRegistrarCore, type RegistrarDeps } from './registrar/core.ts';
 import { frameworkProtocol } from './registrar/frameworks.ts';
 import { operatorApi } from './registrar/operators.ts';
+import { createRecordCache } from './registrar/record-cache.ts';
 import { createSweeper } from './registrar/sweeper.ts';
 import { createTickets } from './registrar/tickets.ts';
 
-export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[] }) {
+/** Agent records an instance keeps for heartbeats' due writes: a few hundred bytes each (src/registrar/record-cache.ts). */
+export const RECORD_CACHE_ENTRIES = 100_000;
+
+export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[]; recordCacheEntries?: number }) {
   const core = createRegistrarCore(deps);
   const tickets = createTickets(core, deps.ticketKeys);
-  return { core, tickets, ...agentProtocol(core, tickets), ...operatorApi(core), ...frameworkProtocol(core), sweep: createSweeper(core) };
+  const cache = createRecordCache(deps.recordCacheEntries ?? RECORD_CACHE_ENTRIES);
+  return { core, tickets, ...agentProtocol(core, tickets, cache), ...operatorApi(core), ...frameworkProtocol(core), sweep: createSweeper(core) };
 }
 
 export type Registrar = ReturnType<typeof createRegistrar>;

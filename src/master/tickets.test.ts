@@ -3,6 +3,7 @@
 // agent within one granularity; a ticket works only for the agent and secret it was issued to.
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
+import type { Store } from '../store.ts';
 import { TICKET_KEYS_KEY, TICKET_KEY_ROTATION } from '../registrar/tickets.ts';
 import { countingStore, type CountingStore } from '../../bench/counting-store.ts';
 import { failover, registerAgent, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
@@ -133,5 +134,112 @@ describe('heartbeats with a ticket (rule 13)', () => {
     // Rotated configuration: the old key verifies for the tickets already out.
     const rotated = await servingMaster({ store, clock: m.clock, ticketKeys: ['n'.repeat(40), 'k'.repeat(40)] });
     expect((await rotated.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket })).body.ticket).toBe(a.ticket);
+  });
+});
+
+/** A store that records the keys read with `get` and the keys each commit wrote. */
+function spyStore(inner: Store = createMemoryStore()) {
+  const got: string[] = [];
+  const committed: string[][] = [];
+  const store: Store = {
+    ...inner,
+    get(key) {
+      got.push(key);
+      return inner.get(key);
+    },
+    commit(writes) {
+      committed.push(writes.map((w) => w.key));
+      return inner.commit(writes);
+    },
+  };
+  const agentReads = () => got.filter((k) => k.startsWith('agents/')).length;
+  const clear = () => {
+    got.length = 0;
+    committed.length = 0;
+  };
+  return { store, got, committed, agentReads, clear };
+}
+
+describe("a ticketed heartbeat's due lastSeenAt write (rule 13)", () => {
+  it('writes on the version its ticket vouches for, without reading the record first', async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    const a = await ticketed(m);
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(res.status).toBe(200);
+    expect(res.body.ticket).not.toBe(a.ticket);
+    expect(spy.agentReads()).toBe(0);
+    expect(spy.committed).toEqual([[`agents/${a.id}`]]);
+    expect((await m.store.get<{ lastSeenAt: number }>(`agents/${a.id}`))!.value.lastSeenAt).toBe(m.clock.now());
+    // And so on, a granularity after another: the new ticket names the version just written.
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: res.body.ticket })).status).toBe(200);
+    expect(spy.agentReads()).toBe(0);
+  });
+
+  it("carries an operator's instruction given meanwhile: the write conflicts and the record is read", async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    const a = await ticketed(m);
+    expect((await m.api.operator('POST', `/agents/${a.id}/drain`, { gracePeriodSeconds: 600 })).status).toBeLessThan(300);
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(res.status).toBe(200);
+    expect(res.body.drain).toMatchObject({ state: 'draining' });
+    expect(spy.agentReads()).toBe(1);
+    const stored = (await m.store.get<{ lastSeenAt: number; drain?: unknown }>(`agents/${a.id}`))!.value;
+    expect(stored).toMatchObject({ lastSeenAt: m.clock.now(), drain: { state: 'draining' } });
+  });
+
+  it('answers 410 for an agent marked gone meanwhile, and changes nothing', async () => {
+    const m = await servingMaster();
+    const a = await ticketed(m);
+    expect((await m.api.operator('POST', `/agents/${a.id}/gone`, {})).status).toBeLessThan(300);
+    const before = await m.store.get(`agents/${a.id}`);
+    m.clock.advance(m.policy.livenessGranularity);
+    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket })).status).toBe(410);
+    expect(await m.store.get(`agents/${a.id}`)).toEqual(before);
+  });
+
+  it('reads the record when another instance wrote it last (no wasted conditional write)', async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    const other = await servingMaster({ store: spy.store, clock: m.clock });
+    const a = await ticketed(m); // m holds the record
+    m.clock.advance(m.policy.livenessGranularity);
+    const fromOther = await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(fromOther.status).toBe(200);
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: fromOther.body.ticket });
+    expect(res.status).toBe(200);
+    expect(spy.agentReads()).toBe(1);
+    expect(spy.committed).toEqual([[`agents/${a.id}`]]);
+  });
+
+  it('never takes a secret the record no longer has: a rotated secret read afresh answers 401', async () => {
+    const m = await servingMaster();
+    const a = await ticketed(m);
+    const rotated = await m.call('POST', `/api/v1/agents/${a.id}/reregister`, { token: a.secret, body: { hostname: 'a1', rotateSecret: true } });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    const before = await m.store.get(`agents/${a.id}`);
+    m.clock.advance(m.policy.livenessGranularity);
+    expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket })).status).toBe(401);
+    expect(await m.store.get(`agents/${a.id}`)).toEqual(before);
+  });
+});
+
+describe('registration with a generated id', () => {
+  it('reads no agent record: the new id is expected absent', async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    spy.clear();
+    await registerAgent(m);
+    expect(spy.agentReads()).toBe(0);
+    expect(spy.committed).toHaveLength(1);
   });
 });

@@ -5,8 +5,9 @@ import {
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
-import type { Write } from '../store.ts';
-import { RefusedError, agentKey, machineKey, tombstoneKey, type RegistrarCore } from './core.ts';
+import type { Item, Write } from '../store.ts';
+import { RefusedError, agentKey, machineKey, tombstoneKey, type Change, type RegistrarCore } from './core.ts';
+import type { RecordCache } from './record-cache.ts';
 import type { Tickets } from './tickets.ts';
 
 export interface Registration {
@@ -43,7 +44,7 @@ export interface HeartbeatAnswer {
   ticket?: string;
 }
 
-export function agentProtocol(core: RegistrarCore, tickets: Tickets) {
+export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: RecordCache) {
   const { clock, policy } = core;
 
   /**
@@ -80,6 +81,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets) {
       const id = r.agentId ?? core.entropy.id();
       const secret = r.secret ?? core.entropy.secret();
       const secretHash = hashSecret(secret);
+      // An id generated here is new, so there is nothing to read: the write expects it absent.
       const { record } = await core.changeAgent(id, async (current) => {
         epoch = await epochFor(current);
         const now = clock.now();
@@ -99,7 +101,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets) {
         if (!r.info.machineId) return { ...admitted, writes: fence };
         const replaced = await replaceMachine(r.info.machineId, id, now, r.previousSecret);
         return isRefusal(replaced) ? replaced : { ...admitted, writes: [...fence, ...replaced] };
-      });
+      }, r.agentId ? {} : { known: 'absent' });
       return { record: record!, secret, epoch };
     },
 
@@ -119,26 +121,41 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets) {
 
     /**
      * Rule 2: costs a store write at most once per granularity. Rule 13: a valid ticket answers
-     * without reading the store while no write is due; otherwise the record is read (and written when
-     * due), and the answer carries a new ticket.
+     * without reading the store while no write is due. When the write falls due, and this instance
+     * holds the record at the version the ticket vouches for, it writes expecting that version
+     * without reading: any change since conflicts, and then the record is read, so 409, 410 and
+     * operator instructions reach the agent as they would after a read. The answer carries a new ticket.
      */
     async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean; ticket?: string }): Promise<HeartbeatAnswer> {
       const secretHash = hashSecret(secret);
+      let known: Item<AgentRecord> | undefined;
       if (hb.ticket && !hb.drained) {
         const claims = await tickets.verify(hb.ticket, id, secretHash).catch(() => undefined);
         if (claims) {
           const epoch = (await core.currentMaster()).value.epoch;
           const now = clock.now();
           if (ticketAnswers(claims, hb, epoch, now)) return { epoch, instructions: instructionsFor(claims, now), ticket: hb.ticket };
+          known = cache.get(id, claims.version);
         }
       }
       let masterEpoch = (await core.currentMaster()).value.epoch;
-      const { record, version } = await core.changeAgent(id, async (current) => {
-        masterEpoch = await epochFor(current);
-        return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { epoch: hb.epoch, ...(hb.drained ? { drained: true } : {}), masterEpoch, now: clock.now() }, policy);
-      });
+      let change: Change;
+      try {
+        change = await core.changeAgent(id, async (current) => {
+          masterEpoch = await epochFor(current);
+          return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { epoch: hb.epoch, ...(hb.drained ? { drained: true } : {}), masterEpoch, now: clock.now() }, policy);
+        }, known ? { known } : {});
+      } catch (err) {
+        cache.delete(id);
+        throw err;
+      }
+      const { record, version } = change;
       // Reporting drained with markGone made it gone: the agent learns it now, not one heartbeat later.
-      if (record!.status === 'gone') throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
+      if (record!.status === 'gone') {
+        cache.delete(id);
+        throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
+      }
+      if (version) cache.set(id, { key: agentKey(id), version, value: record! });
       const claims = version && record!.epoch === masterEpoch ? ticketClaims(record!, version, policy) : undefined;
       const ticket = claims && (await tickets.issue(claims, secretHash));
       return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()), ...(ticket ? { ticket } : {}) };

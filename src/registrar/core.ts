@@ -71,6 +71,15 @@ export interface Change<R = AgentRecord> {
   version?: Version;
 }
 
+export interface ChangeOptions<R> {
+  /**
+   * What the caller already knows of the record, to decide on without reading it first: an item this
+   * instance read or wrote, or 'absent' for an id generated here. The write still expects that
+   * version, so a record changed since only costs a conflict, then a read and a new decision.
+   */
+  known?: Item<R> | 'absent';
+}
+
 export interface RegistrarCore {
   store: Store;
   clock: Clock;
@@ -82,7 +91,11 @@ export interface RegistrarCore {
   /** This instance wrote the master record: its cache holds the new one. */
   rememberMaster(item: Item<MasterRecord>): void;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
-  changeAgent(id: string, decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>): Promise<Change>;
+  changeAgent(
+    id: string,
+    decide: (current: AgentRecord | undefined) => Promise<WithWrites<Decision>> | WithWrites<Decision>,
+    opts?: ChangeOptions<AgentRecord>,
+  ): Promise<Change>;
   readFramework(id: string): Promise<Item<FrameworkRecord> | undefined>;
   changeFramework(
     id: string,
@@ -163,20 +176,25 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   };
 
   /**
-   * Reads a record, lets `decide` choose, and writes the choice expecting the version read. On a
-   * conflict it reads and decides again. After an unknown outcome it answers only from what the
-   * store shows: its own request id in the record, or (for a delete) no record.
+   * Reads a record (or takes the one the caller knows), lets `decide` choose, and writes the choice
+   * expecting that version. On a conflict it reads and decides again. After an unknown outcome it
+   * answers only from what the store shows: its own request id in the record, or (for a delete) no
+   * record.
    */
   async function changeRecord<R extends Changeable>(
     kind: RecordKind<R>,
     id: string,
     decide: (current: R | undefined) => Promise<WithWrites<Decision<R>>> | WithWrites<Decision<R>>,
+    opts: ChangeOptions<R> = {},
   ): Promise<Change<R>> {
     const key = kind.key(id);
     const read = () => withRetry(() => store.get<R>(key));
     for (let attempt = 0; attempt <= maxConflictRetries; attempt++) {
-      const item = await read();
+      const known = attempt === 0 ? opts.known : undefined;
+      const item = known === 'absent' ? undefined : (known ?? (await read()));
       const decision = await decide(item?.value);
+      // Only a write proves a known record current: a refusal or an answer without one reads first.
+      if (known !== undefined && (isRefusal(decision) || decision === item?.value)) continue;
       if (isRefusal(decision)) throw new RefusedError(decision);
       if (decision === item?.value) return { record: item?.value, written: false, ...(item ? { version: item.version } : {}) };
       const requestId = entropy.id();
@@ -208,7 +226,7 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
     throw new StoreUnavailableError(`${kind.name} ${id} kept changing over ${maxConflictRetries} attempts`);
   }
 
-  const changeAgent: RegistrarCore['changeAgent'] = (id, decide) => changeRecord(agentKind, id, decide);
+  const changeAgent: RegistrarCore['changeAgent'] = (id, decide, opts) => changeRecord(agentKind, id, decide, opts);
   const changeFramework: RegistrarCore['changeFramework'] = (id, decide) => changeRecord(frameworkKind, id, decide);
 
   /** Every event a write added to a record also goes to the log (DESIGN.md, operator API). */
