@@ -89,7 +89,7 @@ describe('the agent client', () => {
     await agent.run();
     expect(sleeps.length).toBeGreaterThanOrEqual(5);
     for (const ms of sleeps) {
-      expect(ms).toBeGreaterThanOrEqual(8_000);
+      expect(ms).toBeGreaterThanOrEqual(9_000);
       expect(ms).toBeLessThanOrEqual(10_000);
     }
   });

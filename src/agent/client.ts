@@ -7,6 +7,13 @@ import { randomSecret, randomId } from '../secrets.ts';
 import type { AgentState, StateFile } from './state.ts';
 import { fetchTrusting, insecureMasterProblem } from './transport.ts';
 
+/**
+ * The wait before the next heartbeat: 0.9–1.0 × the interval. Jitter keeps a fleet from beating in
+ * step; never more than the interval keeps rule 5's promise; a narrow band keeps the request count
+ * (what serverless runtimes bill) within about 5% of one per interval.
+ */
+export const heartbeatDelay = (heartbeatMs: number, random: () => number = Math.random) => heartbeatMs * (0.9 + 0.1 * random());
+
 export interface AgentOptions {
   master: string;
   joinToken: string;
@@ -181,7 +188,7 @@ export function createAgent(opts: AgentOptions) {
     // The master's signed ticket lets it answer the next heartbeat without reading its store (rule 13).
     let ticket: string | undefined;
     for (;;) {
-      await sleep(heartbeatMs * (0.8 + 0.2 * random())); // jitter, never later than the interval
+      await sleep(heartbeatDelay(heartbeatMs, random));
       const reply = await send('POST', `/api/v1/agents/${state.agentId}/heartbeat`, state.secret, {
         epoch: state.epoch,
         ...(drainedReported ? { drained: true } : {}),
