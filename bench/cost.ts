@@ -65,14 +65,32 @@ export interface PlatformCost {
   notes: string[];
 }
 
+/** The operations measured on one instance, and on several that heartbeats reach without affinity. */
+export interface Profiles {
+  one: OperationProfile;
+  spread: OperationProfile;
+}
+
+/**
+ * Store operations per heartbeat on `n` instances without affinity: a due write finds its record in
+ * an instance's cache with a chance of 1/n, so the misses grow with 1 − 1/n, interpolated (and past
+ * it, extrapolated) between the one-instance and the spread measurements.
+ */
+export function heartbeatTally({ one, spread }: Profiles, n: number): Tally {
+  const w = spread.instances <= 1 ? 0 : (1 - 1 / Math.max(1, n)) / (1 - 1 / spread.instances);
+  const a = one.perHeartbeat;
+  const b = spread.perHeartbeat;
+  return Object.fromEntries(Object.keys(a).map((k) => [k, Math.max(0, a[k as keyof Tally] + w * (b[k as keyof Tally] - a[k as keyof Tally]))])) as unknown as Tally;
+}
+
 /** The month of a fleet of `agents`: heartbeats as measured (the client's jitter included), sweeps at the runtime's default interval. */
-function month(p: OperationProfile, agents: number, runtime: 'lambda' | 'worker' | 'node') {
+function month(p: OperationProfile, agents: number, runtime: 'lambda' | 'worker' | 'node', hb: Tally = p.perHeartbeat) {
   const heartbeatsPerAgentSecond = p.heartbeats / (p.agents * p.minutes * 60);
   const heartbeats = heartbeatsPerAgentSecond * agents * A.secondsPerMonth;
   const floorRequests = (agents * A.secondsPerMonth) / A.floorHeartbeatSeconds;
   const sweepInterval = loadConfig({ REGISTRAR_STORE: 'memory' }, runtime).policy.sweepInterval / 1000;
   const sweeps = A.secondsPerMonth / sweepInterval;
-  return { heartbeats, floorRequests, sweeps, sweepInterval, hb: p.perHeartbeat, sweep: scaleScan(p.perSweep, p.agents, agents) };
+  return { heartbeats, floorRequests, sweeps, sweepInterval, hb, sweep: scaleScan(p.perSweep, p.agents, agents) };
 }
 
 const calls = (t: Tally) => t.gets + t.lists + t.commits;
@@ -84,11 +102,16 @@ const sqliteRowsWritten = (t: Tally) => t.puts + t.deletes;
 const firestoreReads = (t: Tally) => t.gets + t.listItems + t.lists;
 const firestoreWrites = (t: Tally) => t.puts + t.checks;
 
-function lambdaDynamo(p: OperationProfile, agents: number): PlatformCost {
+function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
   const { lambda, dynamodb } = prices.aws;
-  const m = month(p, agents, 'lambda');
+  const p = ps.one;
   const cpuScale = LAMBDA_MB_PER_VCPU / (A.lambdaApiMemoryGb * 1024);
-  const heartbeatMs = p.cpuMsPerHeartbeat * cpuScale + calls(m.hb) * A.storeRoundTripMs.dynamodb;
+  const msPerHeartbeat = (hb: Tally) => p.cpuMsPerHeartbeat * cpuScale + calls(hb) * A.storeRoundTripMs.dynamodb;
+  // Instances: the heartbeats in flight at once (Little's law), at the spread measurement's store calls.
+  const spread = month(p, agents, 'lambda', ps.spread.perHeartbeat);
+  const instances = Math.max(1, Math.ceil((spread.heartbeats / A.secondsPerMonth) * (msPerHeartbeat(spread.hb) / 1000)));
+  const m = month(p, agents, 'lambda', heartbeatTally(ps, instances));
+  const heartbeatMs = msPerHeartbeat(m.hb);
   const scanMs = m.sweep.lists * A.listPageMs + (m.sweep.gets + m.sweep.commits) * A.storeRoundTripMs.dynamodb;
   const sweeperRuns = A.secondsPerMonth / A.lambdaSweeperScheduleSeconds;
   // Each run sweeps every interval until the next run is due, waiting in between.
@@ -105,14 +128,16 @@ function lambdaDynamo(p: OperationProfile, agents: number): PlatformCost {
     'sweep writes': m.sweeps * m.sweep.dynamoWriteUnits * wru,
   };
   const floor = m.floorRequests * (lambda.requestPerMillion / M);
-  return finish('Lambda + DynamoDB', agents, lines, floor, floor + m.floorRequests * wru, { perSweep: dynamoReads(m.sweep), unit: 'read units' }, [`API ${fmtMs(heartbeatMs)} ms a heartbeat at ${A.lambdaApiMemoryGb * 1024} MB`]);
+  return finish('Lambda + DynamoDB', agents, lines, floor, floor + m.floorRequests * wru, { perSweep: dynamoReads(m.sweep), unit: 'read units' }, [`API ${fmtMs(heartbeatMs)} ms a heartbeat at ${A.lambdaApiMemoryGb * 1024} MB, ~${instances} instance(s)`]);
 }
 
-function workersDurableObjects(p: OperationProfile, agents: number): PlatformCost {
+function workersDurableObjects(ps: Profiles, agents: number): PlatformCost {
   const { workers, durableObjects: d } = prices.cloudflare;
+  const p = ps.one;
+  // One object holds the registry and its registrar: every due write finds its record cached there.
   const m = month(p, agents, 'worker');
-  // The Worker answers a heartbeat its ticket covers; the others (one store read each) reach the object.
-  const reaching = m.heartbeats * Math.min(1, m.hb.gets);
+  // The Worker answers a heartbeat its ticket covers; the others (a store read or a due write each) reach the object.
+  const reaching = m.heartbeats * Math.min(1, Math.max(m.hb.gets, m.hb.commits));
   const perSecond = reaching / A.secondsPerMonth;
   const objects = Math.max(1, Math.ceil(perSecond / A.durableObjectRequestsPerSecond));
   const lines = {
@@ -132,12 +157,14 @@ function workersDurableObjects(p: OperationProfile, agents: number): PlatformCos
   return finish('Workers + Durable Objects', agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
 }
 
-function cloudRunFirestore(p: OperationProfile, agents: number): PlatformCost {
+function cloudRunFirestore(ps: Profiles, agents: number): PlatformCost {
   const { cloudRun: run, firestore: fs } = prices.google;
-  const m = month(p, agents, 'node');
-  const perSecond = m.heartbeats / A.secondsPerMonth;
-  const requestSeconds = (p.cpuMsPerHeartbeat + calls(m.hb) * A.storeRoundTripMs.firestore) / 1000;
+  const p = ps.one;
+  const perSecond = (month(p, agents, 'node').heartbeats) / A.secondsPerMonth;
   const instances = Math.max(1, Math.ceil((perSecond * p.cpuMsPerHeartbeat) / 1000 / (A.cloudRunVcpu * A.cloudRunConcurrencyTarget)));
+  // Requests spread over the instances without affinity.
+  const m = month(p, agents, 'node', heartbeatTally(ps, instances));
+  const requestSeconds = (p.cpuMsPerHeartbeat + calls(m.hb) * A.storeRoundTripMs.firestore) / 1000;
   // Billed while at least one request is in flight: Poisson arrivals at each instance.
   const billedSeconds = instances * A.secondsPerMonth * (1 - Math.exp(-(perSecond / instances) * requestSeconds));
   const lines = {
@@ -150,7 +177,7 @@ function cloudRunFirestore(p: OperationProfile, agents: number): PlatformCost {
     'sweep writes': m.sweeps * (firestoreWrites(m.sweep) * fs.writePerMillion + m.sweep.deletes * fs.deletePerMillion) / M,
   };
   const floor = m.floorRequests * (run.requestPerMillion / M);
-  return finish('Cloud Run + Firestore', agents, lines, floor, floor + m.floorRequests * (fs.writePerMillion / M), { perSweep: firestoreReads(m.sweep), unit: 'document reads' }, [`sweeps every ${m.sweepInterval} s (the Node default), each a request`]);
+  return finish('Cloud Run + Firestore', agents, lines, floor, floor + m.floorRequests * (fs.writePerMillion / M), { perSweep: firestoreReads(m.sweep), unit: 'document reads' }, [`sweeps every ${m.sweepInterval} s (the Node default), each a request; ${instances} instance(s)`]);
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -170,9 +197,11 @@ export function cloudMapCost(agents: number): number {
 }
 
 export const FLEETS = [1_000, 10_000, 100_000];
+/** How many instances the spread measurement shares heartbeats over. */
+export const SPREAD_INSTANCES = 8;
 
-export function costs(p: OperationProfile, fleets = FLEETS): PlatformCost[] {
-  return [lambdaDynamo, workersDurableObjects, cloudRunFirestore].flatMap((platform) => fleets.map((agents) => platform(p, agents)));
+export function costs(ps: Profiles, fleets = FLEETS): PlatformCost[] {
+  return [lambdaDynamo, workersDurableObjects, cloudRunFirestore].flatMap((platform) => fleets.map((agents) => platform(ps, agents)));
 }
 
 /** Per 1,000 agents a month, as table rows: platform, agents, ours, floor, ratio, sweeps ÷ the rest, lease, Cloud Map. */
@@ -206,8 +235,8 @@ export function breakdown(all: PlatformCost[], agents: number): string[] {
 if (import.meta.main) {
   const { measureOperations } = await import('./operations.ts');
   const { formatTable } = await import('./support.ts');
-  const p = await measureOperations(Number(process.argv[2] ?? 1_000), Number(process.argv[3] ?? 8));
-  const all = costs(p);
+  const [agents, minutes] = [Number(process.argv[2] ?? 1_000), Number(process.argv[3] ?? 8)];
+  const all = costs({ one: await measureOperations(agents, minutes), spread: await measureOperations(agents, minutes, undefined, SPREAD_INSTANCES) });
   console.log(`prices: ${prices.kind}, ${prices.date} (bench/prices.json)\n`);
   console.log(formatTable(COST_HEAD, costRows(all)));
   for (const n of FLEETS) console.log(breakdown(all, n).join('\n'));

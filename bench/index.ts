@@ -5,34 +5,36 @@
 // 3. Store operations per heartbeat, per sweep and per master status, counted (./operations.ts).
 // 4. Cost per 1,000 agents a month from those counts × ./prices.json (./cost.ts).
 // 5. The sweep's live heap, a master status and a full count on a large registry (./sweep-memory.ts).
+// 6. A failover at full scale: registration beside the raw put, cold start, the re-registration
+//    storm, the server's heap per agent (./storm.ts).
 // Then one table, every goal beside its value (./goals.ts), and all of it in bench/results.json.
 //
 // npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S]
-//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--out FILE]
+//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--out FILE]
 // --agents sets the fleet of parts 1–3 at once; without it each keeps its own size (or environment
 // variable): BENCH_HTTP_AGENTS 2,000, BENCH_AGENTS 2,000, BENCH_OPS_AGENTS 1,000. Likewise
 // BENCH_STORE, BENCH_OPS_MINUTES (8), BENCH_HTTP_SECONDS (10), BENCH_HTTP_CONNECTIONS (64),
-// BENCH_HTTP_WARM_UP (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_OUT.
+// BENCH_HTTP_WARM_UP (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_STORM_AGENTS (100,000),
+// BENCH_OUT.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { createLevelDbStore } from '../adapters/leveldb/index.ts';
 import { createMemoryStore } from '../adapters/memory/index.ts';
 import { agentKey } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
-import { breakdown, COST_HEAD, costRows, costs, prices } from './cost.ts';
+import { breakdown, COST_HEAD, costRows, costs, prices, SPREAD_INSTANCES } from './cost.ts';
 import { GOAL_HEAD, goalRows, goals, type InProcess } from './goals.ts';
 import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
 import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
-import { type BenchAgent, benchMaster, call, fmt, formatTable, JOIN, type ProgressBar, progressBar } from './support.ts';
+import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar } from './support.ts';
+import { measureStorm } from './storm.ts';
 import type { SweepHeap } from './sweep-memory.ts';
 
-const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--out FILE]';
+const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--out FILE]';
 const fail = (why: string): never => {
   process.stderr.write(`bench: ${why}\nusage: ${USAGE}\n`);
   process.exit(2);
@@ -50,6 +52,7 @@ const { values } = (() => {
         'warm-up': { type: 'string' },
         http: { type: 'string' },
         'sweep-agents': { type: 'string' },
+        'storm-agents': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,15 +88,13 @@ const settings = {
   opsAgents: setting(values.agents, 'BENCH_OPS_AGENTS', 1_000, { integer: true }),
   opsMinutes: setting(values.minutes, 'BENCH_OPS_MINUTES', 8),
   sweepAgents: setting(values['sweep-agents'], 'BENCH_SWEEP_AGENTS', 100_000, { integer: true }),
+  stormAgents: setting(values['storm-agents'], 'BENCH_STORM_AGENTS', 100_000, { integer: true }),
   out: values.out ?? process.env.BENCH_OUT ?? new URL('./results.json', import.meta.url).pathname,
 };
 
-// A collection on demand, for the live heap per agent (as `node --expose-gc` would give it).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 const started = performance.now();
-const STAGES = settings.http ? 4 : 3;
+const STAGES = settings.http ? 5 : 4;
 let stageNo = 0;
 const stage = (what: string) => progressBar(`${++stageNo}/${STAGES} ${what}`);
 
@@ -114,7 +115,7 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
     };
     const perSecond = (n: number, since: number) => (n / (performance.now() - since)) * 1000;
     await registrar.sweep();
-    gc();
+    await gc();
     const heapBefore = process.memoryUsage().heapUsed;
 
     let t = performance.now();
@@ -137,8 +138,16 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
     const heartbeatsTicketPerSecond = await round();
     clock.advance(policy.livenessGranularity);
     const heartbeatsWritePerSecond = await round();
-    gc();
-    const heapBytesPerAgent = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / agents;
+    await gc();
+    const heapAfter = process.memoryUsage().heapUsed;
+    // The bench's own list of agents (ids, secrets, tickets: an agent's side, not the server's) is
+    // weighed by dropping it, so the goal counts what the server keeps.
+    const kept = [fleet[0]!];
+    fleet.length = 0;
+    await gc();
+    const listBytesPerAgent = Math.max(0, heapAfter - process.memoryUsage().heapUsed) / agents;
+    fleet.push(...kept);
+    const heapBytesPerAgent = Math.max(0, heapAfter - heapBefore) / agents - listBytesPerAgent;
 
     // The store's own conditional put of the same record, beside registration (under another prefix).
     const record = (await store.get(agentKey(fleet[0]!.agentId)))!.value;
@@ -156,7 +165,7 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
     const { master, counts } = await registrar.masterStatus();
     const statusMs = performance.now() - t;
     if (counts.admitted !== agents) throw new Error(`expected ${agents} admitted, saw ${counts.admitted}`);
-    gc();
+    await gc();
     const before = process.memoryUsage().heapUsed;
     t = performance.now();
     await registrar.countAgents(master);
@@ -177,7 +186,7 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
       await res.arrayBuffer();
       coldStartMs = performance.now() - t;
     }
-    return { store: kind, agents, registrationsPerSecond, rawPutsPerSecond, heartbeatsFirstPerSecond, heartbeatsTicketPerSecond, heartbeatsWritePerSecond, sweepMs, statusMs, countMs, countHeapMiB, heapBytesPerAgent, ...(coldStartMs === undefined ? {} : { coldStartMs }) };
+    return { store: kind, agents, registrationsPerSecond, rawPutsPerSecond, heartbeatsFirstPerSecond, heartbeatsTicketPerSecond, heartbeatsWritePerSecond, sweepMs, statusMs, countMs, countHeapMiB, heapBytesPerAgent, listBytesPerAgent, ...(coldStartMs === undefined ? {} : { coldStartMs }) };
   } finally {
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -236,7 +245,8 @@ const IN_PROCESS_ROWS: [keyof InProcess, string, string][] = [
   ['statusMs', 'master status (counts kept in master: one read)', 'ms'],
   ['countMs', 'registrar.countAgents (full scan)', 'ms'],
   ['countHeapMiB', 'heap growth during the full scan', 'MiB'],
-  ['heapBytesPerAgent', 'live heap per agent', 'bytes'],
+  ['heapBytesPerAgent', "server's live heap per agent", 'bytes'],
+  ['listBytesPerAgent', "the bench's list of agents, per agent (not counted)", 'bytes'],
   ['coldStartMs', 'cold start (open, first sweep, a heartbeat answered)', 'ms'],
 ];
 const value = (r: InProcess, k: keyof InProcess) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
@@ -254,21 +264,24 @@ print(
 
 // 3.
 const opsBar = stage(`store operations: ${settings.opsAgents} agents, ${settings.opsMinutes} simulated minutes`);
-const ops = await measureOperations(settings.opsAgents, settings.opsMinutes, (d) => opsBar.update(d));
+const ops = await measureOperations(settings.opsAgents, settings.opsMinutes, (d) => opsBar.update(d / 2));
+const spread = await measureOperations(settings.opsAgents, settings.opsMinutes, (d) => opsBar.update(0.5 + d / 2), SPREAD_INSTANCES);
 opsBar.done();
 print(
   `Store operations at default settings, counted by an instrumented memory store: ${ops.agents} agents for ${ops.minutes} simulated minutes`,
-  `after a warm-up; ${ops.heartbeats} heartbeats (every ${ops.heartbeatIntervalMs / 1000} s × 0.8–1.0, tickets sent back), ${ops.sweeps} sweeps (every ${ops.sweepIntervalMs / 1000} s), ${ops.masterGets} GET /api/v1/master; ${ops.failed} heartbeats refused, ${ops.marked} agents marked\n`,
+  `after a warm-up; ${ops.heartbeats} heartbeats (every ${ops.heartbeatIntervalMs / 1000} s × 0.9–1.0, tickets sent back), ${ops.sweeps} sweeps (every ${ops.sweepIntervalMs / 1000} s), ${ops.masterGets} GET /api/v1/master; ${ops.failed} heartbeats refused, ${ops.marked} agents marked\n`,
   formatTable(OPERATIONS_HEAD, operationRows(ops)),
+  `\nThe same on ${SPREAD_INSTANCES} instances, each heartbeat to one at random (no affinity: Lambda, Cloud Run):\n`,
+  formatTable(OPERATIONS_HEAD, operationRows(spread)),
   '',
 );
 
 // 4.
-const all = costs(ops);
+const all = costs({ one: ops, spread });
 print(
   `Cost from the counts above × ${prices.kind}, ${prices.date} (bench/prices.json). Floor: one request per agent every 15 s`,
   `(172.8 million per 1,000 agents a month) × the runtime's request price; lease: the floor plus one store write per heartbeat;`,
-  `Cloud Map: $0.10 an instance and a $1-per-million API call per heartbeat. Measured heartbeats follow the client's jitter (13.5 s on average).\n`,
+  `Cloud Map: $0.10 an instance and a $1-per-million API call per heartbeat. Measured heartbeats follow the client's jitter (14.25 s on average).\n`,
   formatTable(COST_HEAD, costRows(all)),
   `\nWhere it goes, per 1,000 agents a month:\n${breakdown(all, 1_000).join('\n')}\n`,
 );
@@ -283,8 +296,20 @@ print(
   `registrar.countAgents (full scan) ${fmt(sweepHeap.countMs)} ms\n`,
 );
 
+// 6.
+const stormBar = stage(`failover at scale: ${settings.stormAgents} agents on ${settings.store}`);
+const storm = await measureStorm(settings.stormAgents, settings.store, (d) => stormBar.update(d));
+stormBar.done();
+print(
+  `A failover with ${fmt(storm.agents)} agents on ${storm.store}: registered one at a time at ${fmt(storm.registrationsPerSecond)}/s (the store's own`,
+  `conditional put: ${fmt(storm.rawPutsPerSecond)}/s); the master down past its lease, then a cold start in ${fmt(storm.coldStartMs)} ms (open, the first sweep`,
+  `starting an epoch, a heartbeat answered 409); every agent back in ${fmt(storm.stormSeconds)} s of the ${fmt(storm.windowSeconds)} s window (virtual time: each`,
+  `request takes the real time it took, one at a time), requests waiting up to ${fmt(storm.maxQueueMs)} ms (p99 ${fmt(storm.p99QueueMs)} ms);`,
+  `${storm.falseUnreachable} live agents marked, ${storm.failed} failed answers in ${fmt(storm.requests)} requests; the server's heap ${fmt(storm.heapBytesPerAgent)} bytes an agent.\n`,
+);
+
 // The goals, one table.
-const measured = goals({ ...(http ? { http } : {}), operations: ops, costs: all, inProcess });
+const measured = goals({ ...(http ? { http } : {}), operations: ops, spread, costs: all, storm });
 const seconds = (performance.now() - started) / 1000;
 print(`Issue 13's goals (${Math.round(seconds)} s in all):\n`, formatTable(GOAL_HEAD, goalRows(measured), [0, 4]));
 if (!http) print('(HTTP skipped: its goals not measured)');
@@ -300,6 +325,7 @@ const results = {
   operations: ops,
   costs: all,
   largeRegistry: sweepHeap,
+  storm,
 };
 await writeFile(settings.out, `${JSON.stringify(results, null, 2)}\n`);
 process.stderr.write(`bench: wrote ${settings.out}\n`);

@@ -1,14 +1,20 @@
 // Store operations per heartbeat, per sweep and per `GET /api/v1/master`, counted by an instrumented
 // store over a simulated run at default settings: N agents heartbeating as the agent client does
-// (every heartbeatInterval × 0.8–1.0), the sweeper every sweepInterval, an operator polling the
+// (every heartbeatInterval × 0.9–1.0), the sweeper every sweepInterval, an operator polling the
 // master status, on a fake clock. Sequential, so each store call is charged to the step that made it.
-// `node bench/operations.ts [agents] [minutes]` prints the counts alone.
+// With `instances` > 1, that many registrars share the store and each heartbeat goes to one of them
+// at random, as behind a load balancer without affinity (Lambda, Cloud Run): a due write then finds
+// its record in the instance's cache only when that instance handled the agent's last one.
+// `node bench/operations.ts [agents] [minutes] [instances]` prints the counts alone.
 import { createMemoryStore } from '../adapters/memory/index.ts';
+import { heartbeatDelay } from '../src/agent/client.ts';
 import { countingStore, perUnit, reads, writes, type Tally } from './counting-store.ts';
 import { type BenchAgent, benchMaster, call, formatTable, JOIN, OPERATOR } from './support.ts';
 
 export interface OperationProfile {
   agents: number;
+  /** Registrars sharing the store, heartbeats spread over them at random. */
+  instances: number;
   /** Simulated minutes counted (after a warm-up of agentTimeout + livenessGranularity). */
   minutes: number;
   heartbeats: number;
@@ -38,9 +44,11 @@ const info = (i: number) => ({
   version: '1.0.0',
 });
 
-export async function measureOperations(agents: number, minutes: number, progress: (done: number) => void = () => {}): Promise<OperationProfile> {
+export async function measureOperations(agents: number, minutes: number, progress: (done: number) => void = () => {}, instances = 1): Promise<OperationProfile> {
   const counter = countingStore(createMemoryStore());
   const { clock, policy, registrar, request } = benchMaster(counter.store);
+  const others = Array.from({ length: instances - 1 }, () => benchMaster(counter.store, clock).request);
+  const anyInstance = () => (others.length === 0 ? request : [request, ...others][Math.floor(Math.random() * (others.length + 1))]!);
   const { heartbeatInterval, sweepInterval } = policy;
   counter.phase = 'sweep';
   await registrar.sweep();
@@ -78,13 +86,13 @@ export async function measureOperations(agents: number, minutes: number, progres
       const overhead = counter.overheadMs;
       const t = performance.now();
       // As the agent client does: the last ticket goes back with the next heartbeat (rule 13).
-      const res = await call(request, `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
+      const res = await call(anyInstance(), `/api/v1/agents/${a.agentId}/heartbeat`, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
       const body = (await res.json()) as { ticket?: string };
       a.ticket = body.ticket;
       heartbeatMs += performance.now() - t - (counter.overheadMs - overhead);
       if (res.status !== 200) failed++;
       heartbeats++;
-      a.due = now + heartbeatInterval * (0.8 + 0.2 * Math.random()); // the agent client's jitter
+      a.due = now + heartbeatDelay(heartbeatInterval); // the agent client's jitter
     }
     if (now >= nextSweep) {
       counter.phase = 'sweep';
@@ -109,6 +117,7 @@ export async function measureOperations(agents: number, minutes: number, progres
   await counter.store.close();
   return {
     agents,
+    instances,
     minutes,
     heartbeats,
     sweeps,
@@ -146,7 +155,8 @@ const fmt3 = (n: number) => Number(n.toPrecision(3)).toString();
 if (import.meta.main) {
   const agents = Number(process.argv[2] ?? 1_000);
   const minutes = Number(process.argv[3] ?? 8);
-  const p = await measureOperations(agents, minutes);
-  console.log(`${agents} agents, ${minutes} simulated minutes: ${p.heartbeats} heartbeats, ${p.sweeps} sweeps, ${p.masterGets} master status reads; ${p.failed} failed, ${p.marked} marked\n`);
+  const instances = Number(process.argv[4] ?? 1);
+  const p = await measureOperations(agents, minutes, undefined, instances);
+  console.log(`${agents} agents on ${instances} instance(s), ${minutes} simulated minutes: ${p.heartbeats} heartbeats, ${p.sweeps} sweeps, ${p.masterGets} master status reads; ${p.failed} failed, ${p.marked} marked\n`);
   console.log(formatTable(OPERATIONS_HEAD, operationRows(p)));
 }

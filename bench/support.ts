@@ -1,11 +1,28 @@
 // What the bench's parts share: the tokens they register with, an in-process master on a fake clock,
 // a JSON POST, and the plain-text table they print.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { FakeClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createMaster } from '../src/master/index.ts';
 import { createRegistrar } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
 import { meter } from '../src/cli/table.ts';
+
+/**
+ * A full collection on demand, for live heaps per agent (as `node --expose-gc` would give it). Twice,
+ * a task apart: what finalization registries hold (each in-process `Request` registers its abort
+ * signal in one) is let go only in a task after the first collection.
+ */
+export async function gc(): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const collect = vm.runInNewContext('gc') as () => void;
+  for (let i = 0; i < 2; i++) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  collect();
+}
 
 export const JOIN = 'bench-join-token-0123456789';
 export const OPERATOR = 'bench-operator-token-0123456789';

@@ -14,6 +14,7 @@ const GOALS = [
   'http.p99Ratio',
   'http.failed',
   'heartbeat.reads',
+  'heartbeat.readsSpread',
   'heartbeat.writes',
   'simulation.refused',
   'simulation.marked',
@@ -22,6 +23,8 @@ const GOALS = [
   'master.reads',
   ...PLATFORMS.flatMap((p) => [1_000, 10_000, 100_000].map((n) => `cost.${p}.${n}`)),
   'registration.ratio',
+  'storm.seconds',
+  'storm.falseUnreachable',
   'memory.bytesPerAgent',
   'coldStart.ms',
 ];
@@ -31,14 +34,14 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 test('the bench runs at a tiny scale and writes every goal beside a measured number', { timeout: 90_000 }, async () => {
   const out = join(dir, 'results.json');
-  const args = ['--store', 'leveldb', '--http', '1', '--agents', '20', '--minutes', '1', '--seconds', '1', '--connections', '2', '--warm-up', '0', '--sweep-agents', '200', '--out', out];
+  const args = ['--store', 'leveldb', '--http', '1', '--agents', '20', '--minutes', '1', '--seconds', '1', '--connections', '2', '--warm-up', '0', '--sweep-agents', '200', '--storm-agents', '200', '--out', out];
   const { stdout } = await run(process.execPath, [new URL('../../bench/index.ts', import.meta.url).pathname, ...args]);
   expect(stdout).toContain("Issue 13's goals");
 
   const results = JSON.parse(await readFile(out, 'utf8'));
   expect(results.machine.cpus).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
-  expect(results.settings).toMatchObject({ store: 'leveldb', agents: 20, opsAgents: 20, httpAgents: 20, opsMinutes: 1, sweepAgents: 200, http: true });
+  expect(results.settings).toMatchObject({ store: 'leveldb', agents: 20, opsAgents: 20, httpAgents: 20, opsMinutes: 1, sweepAgents: 200, stormAgents: 200, http: true });
   expect(Number.isNaN(Date.parse(results.date))).toBe(false);
   expect(Object.keys(results.goals).sort()).toEqual([...GOALS].sort());
   for (const key of GOALS) {
