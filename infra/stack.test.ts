@@ -78,6 +78,7 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
       });
     }
     expect(fn(ids.api).Code).toEqual(fn(ids.sweeper).Code); // one bundle, two handlers
+    expect(fn(ids.api).Environment.Variables.NODE_OPTIONS).toBe('--experimental-async-context-frame');
   });
 
   it('gives the API the token secrets’ ARNs alone, never their values, and only it may read them', () => {

@@ -23,6 +23,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { tableSchema } from '../adapters/dynamodb/schema.ts';
 import { SWEEP_SCHEDULE_MS, loadConfig } from '../src/config.ts';
+import { ASYNC_CONTEXT_FRAME } from '../src/request-context.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../src/lambda.ts', import.meta.url));
@@ -106,6 +107,7 @@ export class RegistrarStack extends Stack {
       timeout: Duration.seconds(10),
       environment: {
         ...environment,
+        NODE_OPTIONS: ASYNC_CONTEXT_FRAME, // as `npm start` runs (src/request-context.ts)
         REGISTRAR_JOIN_TOKEN_SECRET: join.secretArn,
         REGISTRAR_OPERATOR_TOKEN_SECRET: operator.secretArn,
         REGISTRAR_FRAMEWORK_TOKEN_SECRET: framework.secretArn,

@@ -44,6 +44,15 @@ describe('the Node server', { timeout: 60_000 }, () => {
     expect(first.lines.join('\n')).toContain(join(data, 'tokens.json'));
     const res = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/master`, { headers: { authorization: `Bearer ${saved.operatorToken}` } });
     expect(res.status).toBe(200);
+    // A request's id reaches the lines written for it, the registrar's too (AsyncLocalStorage, with
+    // the flag npm start passes).
+    const joined = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/agents`, {
+      method: 'POST', headers: { authorization: `Bearer ${saved.joinToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ hostname: 'a1' }),
+    });
+    expect(joined.status).toBe(201);
+    const requestId = joined.headers.get('x-request-id');
+    expect(requestId).toBeTruthy();
+    expect(await first.waitFor(new RegExp(`"requestId":"${requestId}"`))).toMatch(/"agent admitted"/);
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.lines.join('\n')).toMatch(/"master stopped"/);
 

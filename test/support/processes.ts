@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './net.ts';
+import { ASYNC_CONTEXT_FRAME } from '../../src/request-context.ts';
 import { FAST } from './timings.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,7 +18,8 @@ export interface Proc {
 }
 
 export function spawnNode(script: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [script, ...args], {
+  // With the flag `npm start` passes, so the server runs here as users run it.
+  const child = spawn(process.execPath, [ASYNC_CONTEXT_FRAME, script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
