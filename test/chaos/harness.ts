@@ -57,6 +57,8 @@ export interface Exchange {
   path: string;
   status: number | 'network';
   body?: Record<string, unknown>;
+  /** A heartbeat that carried the ticket of the one before (rule 13), which may be answered from it. */
+  ticket?: boolean;
 }
 
 /** One sweep attempt: its report, or the error it threw. */
@@ -86,6 +88,8 @@ export interface ChaosAgent {
   nextAt: number;
   busy: boolean;
   mustReregister: boolean;
+  /** The last heartbeat's ticket, sent back with the next one as the agent client does. */
+  ticket?: string;
 }
 
 export interface ChaosRun {
@@ -300,7 +304,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
           a.epoch = x.body!.epoch as number;
         }
       } else {
-        x = await call(a.name, via, 'POST', `/api/v1/agents/${a.id}/heartbeat`, a.secret, { epoch: a.epoch, ...(random.next() < 0.05 ? { drained: true } : {}) });
+        const ticket = a.ticket;
+        x = await call(a.name, via, 'POST', `/api/v1/agents/${a.id}/heartbeat`, a.secret, { epoch: a.epoch, ...(random.next() < 0.05 ? { drained: true } : {}), ...(ticket ? { ticket } : {}) });
+        if (ticket) {
+          x.ticket = true;
+          stats.ticketed = (stats.ticketed ?? 0) + 1;
+        }
+        a.ticket = x.status === 200 && typeof x.body?.ticket === 'string' ? x.body.ticket : undefined;
       }
       if (typeof x.status === 'number' && x.status < 300) {
         a.lastOkAt = world.now();
