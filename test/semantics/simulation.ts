@@ -1,6 +1,6 @@
 // A seeded simulation of the protocol (DESIGN.md, rule 5): several stateless masters share one store,
 // each with a clock skewed by up to ±maxClockSkew and its own cached master record; agents follow the
-// protocol (jittered heartbeats, backoff, a random delay before re-registering). The masters' world
+// protocol (jittered heartbeats with their tickets, backoff, a random delay before re-registering). The masters' world
 // changes phase by phase: serving, gaps between sweeps, failovers past the lease, the API dark, store
 // outages, slow scans, restarts; some agents are cut off for a while, some die for good, and an
 // operator releases holds. Two oracles judge every mark and every dead agent:
@@ -52,6 +52,8 @@ export interface SimStats {
   restarts: number;
   reregistrations: number;
   heartbeats: number;
+  /** Heartbeats answered from their ticket alone (no new ticket: the same one came back). */
+  ticketAnswered: number;
   sweeps: number;
   skipped: number;
   holds: number;
@@ -91,6 +93,8 @@ interface SimAgent {
   /** Cut off by a partition since its last 2xx: rule 5 no longer protects it, only its silence does. */
   cutSinceOk: boolean;
   marked: boolean;
+  /** The last heartbeat's ticket. */
+  ticket?: string;
 }
 
 interface Instance {
@@ -112,7 +116,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
   const note = (line: string): void => void history.push(`${t()} ${line}`);
   const violate = (what: string): void => void violations.push(`seed ${seed}, ${t()}: ${what}`);
   const stats: SimStats = {
-    newEpochs: 0, gaps: 0, restarts: 0, reregistrations: 0, heartbeats: 0, sweeps: 0, skipped: 0, holds: 0,
+    newEpochs: 0, gaps: 0, restarts: 0, reregistrations: 0, heartbeats: 0, ticketAnswered: 0, sweeps: 0, skipped: 0, holds: 0,
     outages: 0, partitions: 0, deaths: 0, detected: 0, revivals: 0, massPartitions: 0, releases: 0, slowSweeps: 0,
   };
 
@@ -211,7 +215,10 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
         a.epoch = epoch;
         a.mustReregister = false;
       } else {
-        await via.registrar.heartbeat(a.id, a.secret, { epoch: a.epoch });
+        // The ticket of the last heartbeat goes back with the next one, as the agent client does (rule 13).
+        const answer = await via.registrar.heartbeat(a.id, a.secret, { epoch: a.epoch, ...(a.ticket ? { ticket: a.ticket } : {}) });
+        if (a.ticket !== undefined && answer.ticket === a.ticket) stats.ticketAnswered++;
+        a.ticket = answer.ticket;
         stats.heartbeats++;
       }
       note(`${a.name} ${op} via ${via.name} -> 200 e${a.epoch}`);
@@ -220,6 +227,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       a.marked = false;
       a.nextAt = world.now() + beat;
     } catch (err) {
+      a.ticket = undefined;
       if (err instanceof RefusedError && err.refusal.refused === 'reregister') {
         note(`${a.name} ${op} via ${via.name} -> 409`);
         a.mustReregister = true;
