@@ -15,7 +15,7 @@ import { createMaster } from './master/index.ts';
 import { pinoLog } from './logs.ts';
 import { createMetrics, type Metrics } from './metrics/index.ts';
 import { meteredStore } from './metrics/store.ts';
-import { createRegistrar, type Log, type Registrar, type SweepReport } from './registrar.ts';
+import { SERVERLESS_RECORD_CACHE_ENTRIES, createRegistrar, type Log, type Registrar, type SweepReport } from './registrar.ts';
 import { firstSweep, refusal, sweepAndLog } from './runtime.ts';
 import type { Store } from './store.ts';
 
@@ -73,7 +73,7 @@ function openRegistry(env: Env, log: Log, clock: Clock, metrics: Metrics, store?
     if (config.store.kind !== 'dynamodb') {
       throw new ConfigError(`REGISTRAR_STORE: the Lambda functions keep the registry in DynamoDB; use dynamodb:<table>, not ${config.store.kind}`);
     }
-    return { registrar: createRegistrar({ store: meteredStore(store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), 'dynamodb', metrics), clock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) }), config };
+    return { registrar: createRegistrar({ store: meteredStore(store ?? openDynamoDbStore(config.store.table, { requestTimeoutMs: config.storeTimeout }), 'dynamodb', metrics), clock, policy: config.policy, log, recordCacheEntries: SERVERLESS_RECORD_CACHE_ENTRIES, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) }), config };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { problem: err.message };

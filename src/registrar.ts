@@ -10,6 +10,12 @@ import { createTickets } from './registrar/tickets.ts';
 
 /** Agent records an instance keeps for heartbeats' due writes: a few hundred bytes each (src/registrar/record-cache.ts). */
 export const RECORD_CACHE_ENTRIES = 100_000;
+/**
+ * On Lambda and in a Durable Object: their heaps are small (128 MB for an object, whose sweeps need
+ * room too), and a miss costs little there (a Durable Object's read is a local row; a Lambda instance
+ * without affinity misses most of the time anyway).
+ */
+export const SERVERLESS_RECORD_CACHE_ENTRIES = 20_000;
 
 export function createRegistrar(deps: RegistrarDeps & { ticketKeys?: string[]; recordCacheEntries?: number }) {
   const core = createRegistrarCore(deps);

@@ -12,7 +12,7 @@ import { createMaster } from './master/index.ts';
 import { createMetrics } from './metrics/index.ts';
 import { meteredStore } from './metrics/store.ts';
 import type { Policy } from './registry/index.ts';
-import { createRegistrar, type Registrar } from './registrar.ts';
+import { SERVERLESS_RECORD_CACHE_ENTRIES, createRegistrar, type Registrar } from './registrar.ts';
 import { consoleJsonLog, firstSweep, refusal, sweepAndLog } from './runtime.ts';
 
 export interface Env {
@@ -134,7 +134,7 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     const tokens = requireTokens(config);
     const metrics = createMetrics();
     const store = meteredStore(createDurableObjectStore(ctx.storage), 'durable-objects', metrics);
-    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
+    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, recordCacheEntries: SERVERLESS_RECORD_CACHE_ENTRIES, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
     return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit, metrics }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
