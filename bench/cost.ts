@@ -5,6 +5,7 @@
 // `node bench/cost.ts [agents] [minutes]` measures at that size and prints the table alone.
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
+import { SERVERLESS_RECORD_CACHE_ENTRIES } from '../src/registrar.ts';
 import { scaleScan, type Tally } from './counting-store.ts';
 import type { OperationProfile } from './operations.ts';
 import { fmt } from './support.ts';
@@ -134,8 +135,10 @@ function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
 function workersDurableObjects(ps: Profiles, agents: number): PlatformCost {
   const { workers, durableObjects: d } = prices.cloudflare;
   const p = ps.one;
-  // One object holds the registry and its registrar: every due write finds its record cached there.
-  const m = month(p, agents, 'worker');
+  // One object holds the registry and its registrar: a due write finds its record cached there while
+  // the fleet fits the object's cache; beyond it (the least recently written go first, and every agent
+  // writes in turn) it misses as if no instance held it.
+  const m = month(p, agents, 'worker', heartbeatTally(ps, agents <= SERVERLESS_RECORD_CACHE_ENTRIES ? 1 : Number.POSITIVE_INFINITY));
   // The Worker answers a heartbeat its ticket covers; the others (a store read or a due write each) reach the object.
   const reaching = m.heartbeats * Math.min(1, Math.max(m.hb.gets, m.hb.commits));
   const perSecond = reaching / A.secondsPerMonth;
