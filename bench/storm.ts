@@ -8,8 +8,8 @@
 // and each request advances the fake clock by the real time it took, so a server slower than the
 // arrivals falls behind (the queueing delay is measured) exactly as far as it really would. Sweeps run
 // every sweepInterval of that time. It goes on until every agent is back, then for another
-// agentTimeout + livenessGranularity + 2 × sweepInterval, so an agent that came back early and were
-// then not heard would be marked. `node bench/storm.ts [agents] [leveldb|memory]` prints it alone.
+// agentTimeout + livenessGranularity + 2 × sweepInterval, so that an agent wrongly judged after
+// coming back early would be marked within the run. `node bench/storm.ts [agents] [leveldb|memory]` prints it alone.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -81,8 +81,9 @@ class Timeline<T> {
 export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', progress: (done: number) => void = () => {}): Promise<StormResult> {
   const dir = kind === 'leveldb' ? await mkdtemp(join(os.tmpdir(), 'registrar-storm-')) : undefined;
   const location = dir ? join(dir, 'data') : '';
-  const open = async (): Promise<Store> => (dir ? createLevelDbStore({ location }) : memory);
   const memory = createMemoryStore();
+  // LevelDB is closed and opened again for the cold start; the memory store stays as it is.
+  const open = async (): Promise<Store> => (dir ? createLevelDbStore({ location }) : memory);
   let store = await open();
   try {
     const clock = new FakeClock();
