@@ -30,7 +30,7 @@ import { breakdown, COST_HEAD, costRows, costs, prices, SPREAD_INSTANCES } from 
 import { GOAL_HEAD, goalRows, goals, type InProcess } from './goals.ts';
 import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
 import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
-import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar } from './support.ts';
+import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar, rawPutsPerSecond } from './support.ts';
 import { measureStorm } from './storm.ts';
 import type { SweepHeap } from './sweep-memory.ts';
 
@@ -151,12 +151,7 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
 
     // The store's own conditional put of the same record, beside registration (under another prefix).
     const record = (await store.get(agentKey(fleet[0]!.agentId)))!.value;
-    t = performance.now();
-    for (let i = 0; i < agents; i++) {
-      await store.commit([{ key: `bench-raw/${String(i).padStart(12, '0')}`, expect: 'absent', put: record }]);
-      tick();
-    }
-    const rawPutsPerSecond = perSecond(agents, t);
+    const rawPuts = await rawPutsPerSecond(store, record, agents, { each: tick });
 
     t = performance.now();
     await registrar.sweep();
@@ -186,7 +181,7 @@ async function measureInProcess(kind: 'memory' | 'leveldb', agents: number, bar:
       await res.arrayBuffer();
       coldStartMs = performance.now() - t;
     }
-    return { store: kind, agents, registrationsPerSecond, rawPutsPerSecond, heartbeatsFirstPerSecond, heartbeatsTicketPerSecond, heartbeatsWritePerSecond, sweepMs, statusMs, countMs, countHeapMiB, heapBytesPerAgent, listBytesPerAgent, ...(coldStartMs === undefined ? {} : { coldStartMs }) };
+    return { store: kind, agents, registrationsPerSecond, rawPutsPerSecond: rawPuts, heartbeatsFirstPerSecond, heartbeatsTicketPerSecond, heartbeatsWritePerSecond, sweepMs, statusMs, countMs, countHeapMiB, heapBytesPerAgent, listBytesPerAgent, ...(coldStartMs === undefined ? {} : { coldStartMs }) };
   } finally {
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });

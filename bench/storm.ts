@@ -17,8 +17,9 @@ import { createLevelDbStore } from '../adapters/leveldb/index.ts';
 import { createMemoryStore } from '../adapters/memory/index.ts';
 import { heartbeatDelay } from '../src/agent/client.ts';
 import { FakeClock } from '../src/clock.ts';
+import { agentKey } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
-import { benchMaster, call, gc, JOIN } from './support.ts';
+import { benchMaster, call, gc, JOIN, rawPutsPerSecond } from './support.ts';
 
 export interface StormResult {
   store: 'leveldb' | 'memory';
@@ -104,12 +105,8 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
       }
     }
     const registrationsPerSecond = (agents / (performance.now() - t)) * 1000;
-    const record = (await store.get(`agents/${fleet[0]!.agentId}`))!.value;
-    const raw = Math.min(agents, 20_000);
-    t = performance.now();
-    for (let i = 0; i < raw; i++) await store.commit([{ key: `bench-raw/${String(i).padStart(12, '0')}`, expect: 'absent', put: record }]);
-    const rawPutsPerSecond = (raw / (performance.now() - t)) * 1000;
-    for (let i = 0; i < raw; i++) await store.commit([{ key: `bench-raw/${String(i).padStart(12, '0')}`, expect: 'any', delete: true }]);
+    const record = (await store.get(agentKey(fleet[0]!.agentId)))!.value;
+    const rawPuts = await rawPutsPerSecond(store, record, Math.min(agents, 20_000), { remove: true });
 
     // The master stops for longer than its lease: the next one starts a new epoch.
     if (dir) await store.close();
@@ -191,7 +188,7 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
       store: kind,
       agents,
       registrationsPerSecond,
-      rawPutsPerSecond,
+      rawPutsPerSecond: rawPuts,
       coldStartMs,
       stormSeconds: ((stormEnd ?? clock.now()) - start) / 1000,
       windowSeconds: policy.reregisterTimeout / 1000,

@@ -53,6 +53,24 @@ export function benchMaster(store: Store, clock = new FakeClock()) {
   return { clock, policy, registrar, app, request };
 }
 
+const rawKey = (i: number) => `bench-raw/${String(i).padStart(12, '0')}`;
+
+/**
+ * What registration is measured against: the store's own conditional put (expect absent) of `record`,
+ * `count` times one at a time under another prefix, per second. `remove` deletes them afterwards
+ * (not timed), for a run that goes on with the registry.
+ */
+export async function rawPutsPerSecond(store: Store, record: unknown, count: number, opts: { each?: () => void; remove?: boolean } = {}): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < count; i++) {
+    await store.commit([{ key: rawKey(i), expect: 'absent', put: record }]);
+    opts.each?.();
+  }
+  const perSecond = (count / (performance.now() - t)) * 1000;
+  if (opts.remove) for (let i = 0; i < count; i++) await store.commit([{ key: rawKey(i), expect: 'any', delete: true }]);
+  return perSecond;
+}
+
 /** The first column (and any in `left`) left-aligned, the others right-aligned: one line a row. */
 export function formatTable(head: string[], rows: (string | number)[][], left: number[] = [0]): string {
   const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
