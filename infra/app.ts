@@ -35,6 +35,7 @@ new RegistrarStack(app, context('stackName') ?? 'Registrar', {
   operatorTokenSecret: context('operatorTokenSecret'),
   frameworkTokenSecret: context('frameworkTokenSecret'),
   apiConcurrency: number('apiConcurrency'),
+  sweeperMemoryMb: number('sweeperMemoryMb'),
   ...(retentionDays === undefined ? {} : { logRetention: retentionDays as RetentionDays }),
 });
 app.synth();

@@ -81,6 +81,13 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
     expect(fn(ids.api).Environment.Variables.NODE_OPTIONS).toBe('--experimental-async-context-frame');
   });
 
+  it('sizes the sweeper at 256 MB unless told otherwise: its waiting minute is the stack’s fixed cost', () => {
+    expect([fn(ids.api).MemorySize, fn(ids.sweeper).MemorySize]).toEqual([256, 256]);
+    const larger = synth({ sweeperMemoryMb: 1024 });
+    expect(larger.resources[larger.idOf(larger.stack.sweeper)]!.Properties.MemorySize).toBe(1024);
+    expect(() => new RegistrarStack(new App(), 'D', { sweeperMemoryMb: 64 })).toThrow(/sweeperMemoryMb/);
+  });
+
   it('gives the API the token secrets’ ARNs alone, never their values, and only it may read them', () => {
     const secrets = byType('AWS::SecretsManager::Secret');
     expect(secrets).toHaveLength(3);
