@@ -23,7 +23,7 @@ interface Prices {
     durableObjects: { requestPerMillion: number; gbSecondPerMillion: number; sqliteRowsReadPerMillion: number; sqliteRowsWrittenPerMillion: number; memoryGb: number };
   };
   google: {
-    cloudRun: { requestPerMillion: number; vcpuSecond: number; gibSecond: number };
+    cloudRun: { requestPerMillion: number; instanceVcpuSecond: number; instanceGibSecond: number };
     firestore: { readPerMillion: number; writePerMillion: number; deletePerMillion: number };
   };
   assumptions: {
@@ -32,7 +32,7 @@ interface Prices {
     lambdaApiMemoryGb: number;
     lambdaSweeperMemoryGb: number;
     lambdaSweeperScheduleSeconds: number;
-    storeRoundTripMs: { dynamodb: number; firestore: number; durableObjects: number };
+    storeRoundTripMs: { dynamodb: number };
     listPageMs: number;
     durableObjectRequestsPerSecond: number;
     cloudRunConcurrencyTarget: number;
@@ -160,27 +160,29 @@ function workersDurableObjects(ps: Profiles, agents: number): PlatformCost {
   return finish('Workers + Durable Objects', agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
 }
 
+/**
+ * Cloud Run as the registrar is deployed on it: the Node server with CPU always allocated and at least
+ * one instance, so that its in-process sweeper runs. That is instance-based billing: every instance's
+ * whole month at the instance prices, and no fee per request. The floor beside it is still the
+ * request price × a request per agent every 15 s, what the same heartbeats cost billed by request.
+ */
 function cloudRunFirestore(ps: Profiles, agents: number): PlatformCost {
   const { cloudRun: run, firestore: fs } = prices.google;
   const p = ps.one;
-  const perSecond = (month(p, agents, 'node').heartbeats) / A.secondsPerMonth;
+  const perSecond = month(p, agents, 'node').heartbeats / A.secondsPerMonth;
   const instances = Math.max(1, Math.ceil((perSecond * p.cpuMsPerHeartbeat) / 1000 / (A.cloudRunVcpu * A.cloudRunConcurrencyTarget)));
   // Requests spread over the instances without affinity.
   const m = month(p, agents, 'node', heartbeatTally(ps, instances));
-  const requestSeconds = (p.cpuMsPerHeartbeat + calls(m.hb) * A.storeRoundTripMs.firestore) / 1000;
-  // Billed while at least one request is in flight: Poisson arrivals at each instance.
-  const billedSeconds = instances * A.secondsPerMonth * (1 - Math.exp(-(perSecond / instances) * requestSeconds));
   const lines = {
-    requests: m.heartbeats * (run.requestPerMillion / M),
-    'sweep requests': m.sweeps * (run.requestPerMillion / M),
-    'instance time': billedSeconds * (A.cloudRunVcpu * run.vcpuSecond + A.cloudRunMemoryGib * run.gibSecond),
+    'instance time': instances * A.secondsPerMonth * (A.cloudRunVcpu * run.instanceVcpuSecond + A.cloudRunMemoryGib * run.instanceGibSecond),
     'heartbeat reads': m.heartbeats * firestoreReads(m.hb) * (fs.readPerMillion / M),
     'heartbeat writes': m.heartbeats * (firestoreWrites(m.hb) * fs.writePerMillion + m.hb.deletes * fs.deletePerMillion) / M,
     'sweep reads': m.sweeps * firestoreReads(m.sweep) * (fs.readPerMillion / M),
     'sweep writes': m.sweeps * (firestoreWrites(m.sweep) * fs.writePerMillion + m.sweep.deletes * fs.deletePerMillion) / M,
   };
   const floor = m.floorRequests * (run.requestPerMillion / M);
-  return finish('Cloud Run + Firestore', agents, lines, floor, floor + m.floorRequests * (fs.writePerMillion / M), { perSweep: firestoreReads(m.sweep), unit: 'document reads' }, [`sweeps every ${m.sweepInterval} s (the Node default), each a request; ${instances} instance(s)`]);
+  const notes = [`${instances} instance(s) billed by instance (CPU always allocated), no per-request fee; in-process sweeps every ${m.sweepInterval} s`];
+  return finish('Cloud Run + Firestore', agents, lines, floor, floor + m.floorRequests * (fs.writePerMillion / M), { perSweep: firestoreReads(m.sweep), unit: 'document reads' }, notes);
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

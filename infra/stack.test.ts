@@ -1,7 +1,7 @@
 // The CDK app's template, checked with aws-cdk-lib/assertions after a real synth (the functions are
 // bundled once, by the local esbuild): the table matches the adapter's schema, the functions, the
 // schedule, least-privilege IAM, logs, and no token anywhere in clear.
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,9 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
 
   it('sizes the sweeper at 256 MB unless told otherwise: its waiting minute is the stack’s fixed cost', () => {
     expect([fn(ids.api).MemorySize, fn(ids.sweeper).MemorySize]).toEqual([256, 256]);
+    // The cost model (bench/cost.ts) prices the functions as the stack sizes them.
+    const { assumptions } = JSON.parse(readFileSync(new URL('../bench/prices.json', import.meta.url), 'utf8'));
+    expect([assumptions.lambdaApiMemoryGb * 1024, assumptions.lambdaSweeperMemoryGb * 1024]).toEqual([256, 256]);
     const larger = synth({ sweeperMemoryMb: 1024 });
     expect(larger.resources[larger.idOf(larger.stack.sweeper)]!.Properties.MemorySize).toBe(1024);
     expect(() => new RegistrarStack(new App(), 'D', { sweeperMemoryMb: 64 })).toThrow(/sweeperMemoryMb/);
