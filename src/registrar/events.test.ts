@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
 import { dump, faultyStore, failover, heldMaster, registerAgent, serve, servingMaster } from '../../test/support/master-http.ts';
 import { isPut, type Store, type Write } from '../store.ts';
-import { EVENT_PREFIX, EVENT_RETENTION, PRUNE_BLOCK, eventWrites, expiredBlocks, restampEvents, stampOfId, stampPrefixes, type RegistryEvent } from './events.ts';
+import { EVENT_PREFIX, EVENT_RETENTION, PRUNE_BLOCK, eventWrites, expiredStretch, restampEvents, stampOfId, stampPrefixes, type RegistryEvent } from './events.ts';
 
 /** The store, keeping every commit it applied. */
 function recording(inner: Store): { store: Store; commits: Write[][] } {
@@ -208,9 +208,31 @@ describe('event retention', () => {
     expect(listed.length).toBeLessThanOrEqual(Math.ceil((EVENT_RETENTION + 2 * PRUNE_BLOCK) / PRUNE_BLOCK) + 1);
   });
 
-  it('names the blocks whose end a stretch reaches', () => {
-    expect(expiredBlocks(1_500_000, 2_999_999)).toEqual([[1_000_000, 2_000_000]]);
-    expect(expiredBlocks(2_000_000, 2_999_999)).toEqual([]);
-    expect(expiredBlocks(1_999_999, 4_000_000)).toEqual([[1_000_000, 2_000_000], [2_000_000, 3_000_000], [3_000_000, 4_000_000]]);
+  it('prunes what expired during a long outage with a few listings, not one a block', async () => {
+    const inner = createMemoryStore();
+    let listings = 0;
+    const store: Store = {
+      ...inner,
+      list: (prefix, opts) => {
+        if (prefix.startsWith(EVENT_PREFIX)) listings++;
+        return inner.list(prefix, opts);
+      },
+    };
+    const m = await servingMaster({ store });
+    await registerAgent(m);
+    await registerAgent(m);
+    // No master for thirty days (2,592 blocks of the log): the first sweep after it prunes them all.
+    m.clock.advance(30 * 24 * 60 * 60_000);
+    listings = 0;
+    expect((await m.sweep()).outcome).toBe('done');
+    const left = (await dump(inner)).filter((i) => i.key.startsWith(EVENT_PREFIX)).map((i) => (i.value as RegistryEvent).type);
+    expect(left).toEqual(['RECOVERY_STARTED']); // the new epoch's, written by this sweep
+    expect(listings).toBeLessThan(200);
+  });
+
+  it('names the whole blocks whose end a stretch reaches', () => {
+    expect(expiredStretch(1_500_000, 2_999_999)).toEqual([1_000_000, 2_000_000]);
+    expect(expiredStretch(2_000_000, 2_999_999)).toBeUndefined();
+    expect(expiredStretch(1_999_999, 4_000_000)).toEqual([1_000_000, 4_000_000]);
   });
 });

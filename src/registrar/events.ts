@@ -144,11 +144,16 @@ export function stampPrefixes(from: number, to: number): string[] {
 /** The log is pruned in aligned blocks of this many milliseconds (one key prefix each, about 17 min). */
 export const PRUNE_BLOCK = 1_000_000;
 
-/** The blocks [start, end) whose end lies in (after, upTo]: those a prune over that stretch deletes. */
-export function expiredBlocks(after: number, upTo: number): [number, number][] {
-  const blocks: [number, number][] = [];
-  for (let end = (Math.floor(after / PRUNE_BLOCK) + 1) * PRUNE_BLOCK; end <= upTo; end += PRUNE_BLOCK) blocks.push([end - PRUNE_BLOCK, end]);
-  return blocks;
+/**
+ * The stretch [start, end) of whole blocks whose end lies in (after, upTo]: what a prune over that
+ * stretch deletes, or undefined when no block ends in it. It is listed as one stretch, in aligned
+ * prefixes, so the first sweep after a month without a master lists the log a few dozen times, not
+ * once for each of its 2,592 blocks.
+ */
+export function expiredStretch(after: number, upTo: number): [number, number] | undefined {
+  const start = Math.floor(after / PRUNE_BLOCK) * PRUNE_BLOCK;
+  const end = Math.floor(upTo / PRUNE_BLOCK) * PRUNE_BLOCK;
+  return end > start ? [start, end] : undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
 import { AGENT_PREFIX, MASTER_KEY, TOMBSTONE_PREFIX, agentKey, tombstoneKey, type RegistrarCore } from './core.ts';
 import { frameworkSweeper, type FrameworkSweepReport } from './framework-sweeper.ts';
-import { EVENT_PREFIX, EVENT_RETENTION, eventWrites, eventsBetween, expiredBlocks, newestEvent, recoveryEvents, restampEvents, type RegistryEvent } from './events.ts';
+import { EVENT_PREFIX, EVENT_RETENTION, eventWrites, eventsBetween, expiredStretch, newestEvent, recoveryEvents, restampEvents, type RegistryEvent } from './events.ts';
 
 /** What is left of a pruned agent: its id is never admitted again. */
 interface Tombstone {
@@ -160,8 +160,9 @@ export function createSweeper(core: RegistrarCore) {
     if (!scanned || !masterItem) return report;
     const since = masterItem.value.countsAt ?? masterItem.value.lastSweepAt;
     const old: Write[][] = [];
-    for (const [from, to] of expiredBlocks(since - EVENT_RETENTION, now - EVENT_RETENTION)) {
-      for await (const e of eventsBetween((prefix) => core.scan<RegistryEvent>(prefix), from, to)) {
+    const stretch = expiredStretch(since - EVENT_RETENTION, now - EVENT_RETENTION);
+    if (stretch) {
+      for await (const e of eventsBetween((prefix) => core.scan<RegistryEvent>(prefix), ...stretch)) {
         old.push([{ key: `${EVENT_PREFIX}${e.id}`, expect: e.version, delete: true }]);
       }
     }
