@@ -48,7 +48,8 @@ export const SWEEPER_CONCURRENCY = 2;
  * between sweeps, so it is the stack's one fixed cost: $6.50 a month at 256 MB, twice that at 512.
  * A sweep over 100,000 agents on DynamoDB peaked at 170–200 MB of resident memory with the heap
  * capped at 160 MB, but up to 300 MB uncapped (V8 grows its heap before collecting when it has room),
- * so the sweeper's heap is capped at 5/8 of its memory. Enough up to 100,000 agents; raise it beyond.
+ * so the sweeper's heap is capped at 5/8 of its memory. That scan took about 3 s of CPU, some 20 s
+ * at 256 MB (a seventh of a vCPU): fine for tens of thousands of agents; give 100,000 512 MB or more.
  */
 export const DEFAULT_SWEEPER_MEMORY_MB = 256;
 /** The sweeper's V8 heap cap for a function of `memoryMb`: the rest is the SDK, code and buffers (about 110 MB measured). */
