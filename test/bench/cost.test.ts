@@ -31,14 +31,14 @@ const at = (platform: string, agents: number) => all.find((c) => c.platform === 
 describe('the cost model', () => {
   it('bills Cloud Run by instance, as it is deployed (CPU always allocated, at least one instance): no per-request fee', () => {
     const { cloudRun } = prices.google;
-    const { secondsPerMonth, cloudRunVcpu, cloudRunMemoryGib } = prices.assumptions;
+    const { secondsPerMonth, floorHeartbeatSeconds, cloudRunVcpu, cloudRunMemoryGib } = prices.assumptions;
     const oneInstance = secondsPerMonth * (cloudRunVcpu * cloudRun.instanceVcpuSecond + cloudRunMemoryGib * cloudRun.instanceGibSecond);
     for (const agents of [1_000, 10_000, 100_000]) {
       const c = at('Cloud Run + Firestore', agents);
       expect(Object.keys(c.lines)).not.toContain('requests');
       expect(c.lines['instance time']).toBeGreaterThanOrEqual(oneInstance);
       // The yardstick stays the runtime's request price × a request per agent every 15 s.
-      expect(c.floor).toBeCloseTo(((agents * secondsPerMonth) / 15) * (cloudRun.requestPerMillion / 1e6), 6);
+      expect(c.floor).toBeCloseTo(((agents * secondsPerMonth) / floorHeartbeatSeconds) * (cloudRun.requestPerMillion / 1e6), 6);
     }
     // 1,000 agents need one instance: they pay for exactly that.
     expect(at('Cloud Run + Firestore', 1_000).lines['instance time']).toBeCloseTo(oneInstance, 6);
