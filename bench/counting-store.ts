@@ -1,7 +1,8 @@
 // A store that counts what passes through it, by phase (heartbeat, sweep, master status…): calls,
 // items read and written, and the units the platforms bill them in. The bench sets `phase` before
 // each step of a sequential simulation, so every operation is charged to the step that caused it.
-import { byteLength, isCheck, isDelete, isPut, type Store, type Write } from '../src/store.ts';
+import { itemBytes, toItem } from '../adapters/dynamodb/schema.ts';
+import { isCheck, isDelete, isPut, type Store, type Write } from '../src/store.ts';
 
 export interface Tally {
   /** Store calls. */
@@ -43,8 +44,9 @@ export function scaleScan(t: Tally, measured: number, agents: number): Tally {
   return scaled;
 }
 
-/** A DynamoDB item's size, roughly: the record's JSON, its key and version attributes. */
-const itemBytes = (key: string, value: unknown) => byteLength(key) + byteLength(JSON.stringify(value) ?? '') + 48;
+const SAMPLE_VERSION = '00000000-0000-4000-8000-000000000000';
+/** A DynamoDB item's size as the adapter writes it (adapters/dynamodb/schema.ts): key attributes, version, value (deflated when that is smaller). */
+const dynamoBytes = (key: string, value: unknown) => itemBytes(toItem(key, SAMPLE_VERSION, JSON.stringify(value) ?? 'null'));
 const units = (bytes: number, unit: number) => Math.max(1, Math.ceil(bytes / unit));
 
 /** The heartbeat path's commit: one put on an expected version is a plain conditional PutItem, not a transaction. */
@@ -84,7 +86,7 @@ export function countingStore(inner: Store): CountingStore {
         const started = performance.now();
         t.gets++;
         t.getItems += item ? 1 : 0;
-        t.dynamoGetUnits += units(item ? itemBytes(key, item.value) : 0, 4096);
+        t.dynamoGetUnits += units(item ? dynamoBytes(key, item.value) : 0, 4096);
         counter.overheadMs += performance.now() - started;
         return item as never;
       },
@@ -94,7 +96,7 @@ export function countingStore(inner: Store): CountingStore {
         const started = performance.now();
         t.lists++;
         t.listItems += page.items.length;
-        t.dynamoQueryUnits += units(page.items.reduce((sum, i) => sum + itemBytes(i.key, i.value), 0), 4096);
+        t.dynamoQueryUnits += units(page.items.reduce((sum, i) => sum + dynamoBytes(i.key, i.value), 0), 4096);
         counter.overheadMs += performance.now() - started;
         return page as never;
       },
@@ -108,7 +110,7 @@ export function countingStore(inner: Store): CountingStore {
           if (isPut(w)) t.puts++;
           else if (isDelete(w)) t.deletes++;
           else if (isCheck(w)) t.checks++;
-          t.dynamoWriteUnits += factor * units(isPut(w) ? itemBytes(w.key, w.put) : 0, 1024);
+          t.dynamoWriteUnits += factor * units(isPut(w) ? dynamoBytes(w.key, w.put) : 0, 1024);
         }
         counter.overheadMs += performance.now() - started;
         return versions;

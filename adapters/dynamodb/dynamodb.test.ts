@@ -3,12 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-  ConditionalCheckFailedException, DeleteTableCommand, DynamoDBClient, InternalServerError, ScanCommand, ThrottlingException, TransactionCanceledException,
+  ConditionalCheckFailedException, DeleteTableCommand, DynamoDBClient, GetItemCommand, InternalServerError, PutItemCommand, ScanCommand, ThrottlingException, TransactionCanceledException,
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
 import { classify } from './errors.ts';
+import { DEFLATE_FROM_BYTES, itemBytes, primaryKey, toItem } from './schema.ts';
 import { openDynamoDbStore } from './from-env.ts';
 import { ConflictError, InvalidCursorError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
 
@@ -174,6 +175,27 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
     expect(master.pk!.S).toMatch(/^master#\d+$/);
     expect(master.value).toEqual({ S: '{"epoch":1}' });
     expect(master.version).toEqual({ S: versions.master });
+  });
+
+  it('keeps a large value deflated, a write unit instead of two, and still reads items kept as text', async () => {
+    const { client, table, store } = await openTable();
+    // An agent record after ten events: about 1.6 KB of JSON.
+    const events = Array.from({ length: 10 }, (_, i) => ({ type: i % 2 ? 'reregistered' : 'reachable', at: 1_767_225_600_000 + i * 3_600_000, by: randomUUID(), reason: 'the master failed over' }));
+    const record = { id: randomUUID(), info: { hostname: 'worker-0042.rack-07.dc1.example.com', port: 5051, resources: { cpus: 16, mem: 65536 }, attributes: { rack: 'rack-07' }, version: '1.12.0' }, status: 'admitted', events };
+    const json = JSON.stringify(record);
+    expect(json.length).toBeGreaterThan(1024);
+    await store.commit([{ key: 'agents/big', expect: 'absent', put: record }]);
+    const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: primaryKey('agents/big'), ConsistentRead: true }));
+    expect(Item!.value).toBeUndefined();
+    expect(Item!.deflated!.B!.length).toBeLessThan(json.length * 0.6);
+    expect(itemBytes(Item!)).toBeLessThanOrEqual(1024); // one write unit a write, where the text took two
+    expect(itemBytes(toItem('agents/big', Item!.version!.S!, json))).toBe(itemBytes(Item!));
+    expect((await store.get('agents/big'))!.value).toEqual(record);
+    // Small values stay text; an item written as text before (by an older version) reads as it was.
+    expect(toItem('master', 'v', JSON.stringify({ epoch: 1, pad: 'x'.repeat(DEFLATE_FROM_BYTES - 30) })).value).toBeDefined();
+    await client.send(new PutItemCommand({ TableName: table, Item: { ...primaryKey('agents/old'), version: { S: 'v1' }, value: { S: json } } }));
+    const page = await store.list('agents/');
+    expect(page.items.map((i) => [i.key, i.value])).toEqual(expect.arrayContaining([['agents/big', record], ['agents/old', record]]));
   });
 
   it('refuses a forged cursor or one from another prefix', async () => {

@@ -6,7 +6,11 @@
 //                           spread over 16 of them instead of sharing one.
 //   sk  (S, sort key)       the store key itself, so a prefix is a begins_with on sk within a pk.
 //   version (S)             the item's version (a UUID, new on every write).
-//   value   (S)             the value as the JSON text prepareCommit made (64 KiB fits the 400 KB item).
+//   value   (S)             the value as the JSON text prepareCommit made (64 KiB fits the 400 KB item),
+//   or deflated (B)         that text deflated (raw DEFLATE), for a value of DEFLATE_FROM_BYTES or more
+//                           that it makes smaller. DynamoDB bills a write by each started KB of the
+//                           item: an agent record with ten events is about 1.6 KB of JSON, two write
+//                           units for every lastSeenAt write, and about 750 bytes deflated, one.
 //
 // No secondary indexes: every read is strongly consistent. The segment and the shard count are part of
 // the stored layout: changing either means rewriting the table.
@@ -14,7 +18,8 @@ import {
   CreateTableCommand, ResourceInUseException, waitUntilTableExists,
   type AttributeValue, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { Item, Version } from '../../src/store.ts';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { byteLength, type Item, type Version } from '../../src/store.ts';
 
 export const tableSchema = {
   partitionKey: { name: 'pk', type: 'S' },
@@ -30,7 +35,11 @@ export const attr = {
   key: tableSchema.sortKey.name,
   version: 'version',
   value: 'value',
+  deflated: 'deflated',
 } as const;
+
+/** Values shorter than this are kept as plain JSON text (small records stay readable in the console). */
+export const DEFLATE_FROM_BYTES = 512;
 
 export type DynamoItem = Record<string, AttributeValue>;
 
@@ -57,16 +66,33 @@ export const primaryKey = (key: string): DynamoItem => ({
   [attr.key]: { S: key },
 });
 
-export const toItem = (key: string, version: Version, json: string): DynamoItem => ({
-  ...primaryKey(key),
-  [attr.version]: { S: version },
-  [attr.value]: { S: json },
-});
+export function toItem(key: string, version: Version, json: string): DynamoItem {
+  const item: DynamoItem = { ...primaryKey(key), [attr.version]: { S: version } };
+  const bytes = byteLength(json);
+  if (bytes >= DEFLATE_FROM_BYTES) {
+    const deflated = deflateRawSync(json);
+    if (deflated.length < bytes) return { ...item, [attr.deflated]: { B: deflated } };
+  }
+  return { ...item, [attr.value]: { S: json } };
+}
 
 export const versionOf = (item: DynamoItem | undefined): Version | undefined => item?.[attr.version]?.S;
 
+/** The item's value as JSON text, whichever way it was kept (plain items written before deflating read as they are). */
+const jsonOf = (item: DynamoItem): string => {
+  const deflated = item[attr.deflated]?.B;
+  return deflated ? inflateRawSync(deflated).toString('utf8') : item[attr.value]!.S!;
+};
+
 export function fromItem<T>(item: DynamoItem): Item<T> {
-  return { key: item[attr.key]!.S!, value: JSON.parse(item[attr.value]!.S!) as T, version: item[attr.version]!.S! };
+  return { key: item[attr.key]!.S!, value: JSON.parse(jsonOf(item)) as T, version: item[attr.version]!.S! };
+}
+
+/** An item's size as DynamoDB bills it: each attribute's name and value, in bytes (strings as UTF-8). */
+export function itemBytes(item: DynamoItem): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += byteLength(name) + (value.S !== undefined ? byteLength(value.S) : (value.B?.length ?? 0));
+  return bytes;
 }
 
 /** Creates the table (on-demand billing) for local and development use; fine if it already exists. */
