@@ -1,6 +1,6 @@
 // What is special to the DynamoDB store, beyond the conformance suite: the table layout, reading the
 // service's errors, and settling writes whose outcome the first answer did not tell.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   ConditionalCheckFailedException, DeleteTableCommand, DynamoDBClient, GetItemCommand, InternalServerError, PutItemCommand, ScanCommand, ThrottlingException, TransactionCanceledException,
@@ -9,7 +9,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { bulkPut, createDynamoDbStore, createTable, tableSchema } from './index.ts';
 import { classify } from './errors.ts';
-import { DEFLATE_FROM_BYTES, itemBytes, primaryKey, toItem } from './schema.ts';
+import { WRITE_UNIT_BYTES, itemBytes, primaryKey, toItem } from './schema.ts';
 import { openDynamoDbStore } from './from-env.ts';
 import { ConflictError, InvalidCursorError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, listAll, type Store } from '../../src/store.ts';
 
@@ -177,7 +177,7 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
     expect(master.version).toEqual({ S: versions.master });
   });
 
-  it('keeps a large value deflated, a write unit instead of two, and still reads items kept as text', async () => {
+  it('keeps a value deflated where that saves a write unit, and still reads items kept as text', async () => {
     const { client, table, store } = await openTable();
     // An agent record after ten events: about 1.6 KB of JSON.
     const events = Array.from({ length: 10 }, (_, i) => ({ type: i % 2 ? 'reregistered' : 'reachable', at: 1_767_225_600_000 + i * 3_600_000, by: randomUUID(), reason: 'the master failed over' }));
@@ -191,8 +191,13 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
     expect(itemBytes(Item!)).toBeLessThanOrEqual(1024); // one write unit a write, where the text took two
     expect(itemBytes(toItem('agents/big', Item!.version!.S!, json))).toBe(itemBytes(Item!));
     expect((await store.get('agents/big'))!.value).toEqual(record);
-    // Small values stay text; an item written as text before (by an older version) reads as it was.
-    expect(toItem('master', 'v', JSON.stringify({ epoch: 1, pad: 'x'.repeat(DEFLATE_FROM_BYTES - 30) })).value).toBeDefined();
+    // An item of one KB or less stays text (deflating it would save no unit), and so does one that
+    // does not deflate below its units; an item written as text before reads as it was.
+    const small = toItem('master', randomUUID(), JSON.stringify({ epoch: 1, pad: 'x'.repeat(700) }));
+    expect(small.value).toBeDefined();
+    expect(itemBytes(small)).toBeLessThanOrEqual(WRITE_UNIT_BYTES);
+    const random = randomBytes(1200).toString('base64'); // deflates to about three quarters: still two units
+    expect(toItem('agents/random', randomUUID(), JSON.stringify(random)).value).toBeDefined();
     await client.send(new PutItemCommand({ TableName: table, Item: { ...primaryKey('agents/old'), version: { S: 'v1' }, value: { S: json } } }));
     const page = await store.list('agents/');
     expect(page.items.map((i) => [i.key, i.value])).toEqual(expect.arrayContaining([['agents/big', record], ['agents/old', record]]));
