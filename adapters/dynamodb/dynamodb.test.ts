@@ -179,7 +179,7 @@ describe.skipIf(!('endpoint' in service))(`DynamoDB store${'skip' in service ? `
 
   it('keeps a value deflated where that saves a write unit, and still reads items kept as text', async () => {
     const { client, table, store } = await openTable();
-    // An agent record after ten events: about 1.6 KB of JSON.
+    // An agent record after ten events: about 1.4 KB of JSON.
     const events = Array.from({ length: 10 }, (_, i) => ({ type: i % 2 ? 'reregistered' : 'reachable', at: 1_767_225_600_000 + i * 3_600_000, by: randomUUID(), reason: 'the master failed over' }));
     const record = { id: randomUUID(), info: { hostname: 'worker-0042.rack-07.dc1.example.com', port: 5051, resources: { cpus: 16, mem: 65536 }, attributes: { rack: 'rack-07' }, version: '1.12.0' }, status: 'admitted', events };
     const json = JSON.stringify(record);

@@ -12,7 +12,7 @@
 //                           events is about 1.5 KB of JSON, two write units for every lastSeenAt write,
 //                           and about 600 bytes deflated, one. Items of one KB or less stay text:
 //                           deflating costs CPU on every write and read (a scan of 100,000 deflated
-//                           records took 1.3 s more), which only a saved unit pays for.
+//                           records took about a second more), which only a saved unit pays for.
 //
 // No secondary indexes: every read is strongly consistent. The segment and the shard count are part of
 // the stored layout: changing either means rewriting the table.
