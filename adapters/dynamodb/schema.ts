@@ -68,14 +68,15 @@ export const primaryKey = (key: string): DynamoItem => ({
   [attr.key]: { S: key },
 });
 
-const writeUnits = (item: DynamoItem) => Math.ceil(itemBytes(item) / WRITE_UNIT_BYTES);
+const writeUnits = (bytes: number) => Math.ceil(bytes / WRITE_UNIT_BYTES);
 
 export function toItem(key: string, version: Version, json: string): DynamoItem {
   const item: DynamoItem = { ...primaryKey(key), [attr.version]: { S: version } };
   const text = { ...item, [attr.value]: { S: json } };
-  if (itemBytes(text) <= WRITE_UNIT_BYTES) return text;
+  const textBytes = itemBytes(text);
+  if (textBytes <= WRITE_UNIT_BYTES) return text;
   const deflated = { ...item, [attr.deflated]: { B: deflateRawSync(json) } };
-  return writeUnits(deflated) < writeUnits(text) ? deflated : text;
+  return writeUnits(itemBytes(deflated)) < writeUnits(textBytes) ? deflated : text;
 }
 
 export const versionOf = (item: DynamoItem | undefined): Version | undefined => item?.[attr.version]?.S;
