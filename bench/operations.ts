@@ -1,6 +1,6 @@
 // Store operations per heartbeat, per sweep and per `GET /api/v1/master`, counted by an instrumented
 // store over a simulated run at default settings: N agents heartbeating as the agent client does
-// (every heartbeatInterval × 0.9–1.0), the sweeper every sweepInterval, an operator polling the
+// (every heartbeatInterval × 0.98–1.0), the sweeper every sweepInterval, an operator polling the
 // master status, on a fake clock. Sequential, so each store call is charged to the step that made it.
 // With `instances` > 1, that many registrars share the store and each heartbeat goes to one of them
 // at random, as behind a load balancer without affinity (Lambda, Cloud Run): a due write then finds

@@ -89,8 +89,37 @@ describe('the agent client', () => {
     await agent.run();
     expect(sleeps.length).toBeGreaterThanOrEqual(5);
     for (const ms of sleeps) {
-      expect(ms).toBeGreaterThanOrEqual(9_000);
+      expect(ms).toBeGreaterThanOrEqual(9_800);
       expect(ms).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it('keeps its beat start to start, so a slow master never stretches it past the interval', async () => {
+    // A fake clock: sleeping moves it, and so does each request, by two seconds of latency.
+    let now = 0;
+    const master = scriptedMaster((call, n) => {
+      now += 2_000;
+      return n === 1 ? registered(call) : n < 12 ? { status: 200, body: { epoch: 7, deactivated: false, ...timings } } : { status: 410 };
+    });
+    const sent: number[] = [];
+    const fetch = ((url: string, init: RequestInit) => {
+      if (url.endsWith('/heartbeat')) sent.push(now);
+      return master.fetch(url, init);
+    }) as typeof globalThis.fetch;
+    const agent = createAgent({
+      master: 'http://master.test:5050/', insecureHttp: true, joinToken: 'join-token-0123456789', info: { hostname: 'h1' }, state: memoryState(),
+      fetch, random: Math.random, now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
+    await agent.run();
+    expect(sent.length).toBe(11);
+    const gaps = sent.slice(1).map((t, i) => t - sent[i]!);
+    for (const gap of gaps) {
+      expect(gap).toBeLessThanOrEqual(10_000);
+      // A narrow band below the interval: about one request per interval, what serverless runtimes bill.
+      expect(gap).toBeGreaterThanOrEqual(9_800);
     }
   });
 

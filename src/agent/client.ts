@@ -8,11 +8,12 @@ import type { AgentState, StateFile } from './state.ts';
 import { fetchTrusting, insecureMasterProblem } from './transport.ts';
 
 /**
- * The wait before the next heartbeat: 0.9–1.0 × the interval. Jitter keeps a fleet from beating in
- * step; never more than the interval keeps rule 5's promise; a narrow band keeps the request count
- * (what serverless runtimes bill) within about 5% of one per interval.
+ * The time from one heartbeat's start to the next: 0.98–1.0 × the interval. Registrations and
+ * re-registrations start after random delays, so a fleet's beats are already spread; a little jitter
+ * keeps them from falling into step again. Never more than the interval keeps rule 5's promise, and
+ * the narrow band keeps the request count (what serverless runtimes bill) within 2% of one per interval.
  */
-export const heartbeatDelay = (heartbeatMs: number, random: () => number = Math.random) => heartbeatMs * (0.9 + 0.1 * random());
+export const heartbeatDelay = (heartbeatMs: number, random: () => number = Math.random) => heartbeatMs * (0.98 + 0.02 * random());
 
 export interface AgentOptions {
   master: string;
@@ -30,6 +31,7 @@ export interface AgentOptions {
   /** Injected for tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
+  now?: () => number;
   fetch?: typeof fetch;
   /** PEM certificates of a private CA the master's certificate is signed by. */
   ca?: string;
@@ -74,6 +76,7 @@ export function createAgent(opts: AgentOptions) {
   const log = opts.log ?? (() => {});
   const sleepFor = opts.sleep ?? defaultSleep;
   const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
   const problem = insecureMasterProblem(opts.master, opts.insecureHttp === true);
   if (problem) throw new Error(problem);
   const doFetch = opts.fetch ?? (opts.ca ? fetchTrusting(opts.ca) : fetch);
@@ -81,7 +84,7 @@ export function createAgent(opts: AgentOptions) {
   const base = opts.master.replace(/\/+$/, '');
   let heartbeatMs = 15_000;
   let timeoutMs = 75_000;
-  let lastSuccess = Date.now();
+  let lastSuccess = now();
   let warnedSilent = false;
   let drainedReported = false;
 
@@ -118,7 +121,7 @@ export function createAgent(opts: AgentOptions) {
       const reply = await request(method, path, token, body);
       if (reply && reply.status !== 503 && reply.status !== 429 && reply.status < 500) {
         if (reply.status < 300) {
-          lastSuccess = Date.now();
+          lastSuccess = now();
           warnedSilent = false;
         }
         if (reply.status === 401 || reply.status === 403) {
@@ -127,7 +130,7 @@ export function createAgent(opts: AgentOptions) {
         if (reply.status === 410) throw new Stop({ reason: 'gone', message: 'the master marked this agent gone; shutting down' });
         return reply;
       }
-      if (!warnedSilent && Date.now() - lastSuccess > timeoutMs) {
+      if (!warnedSilent && now() - lastSuccess > timeoutMs) {
         warnedSilent = true;
         log('no answer for longer than the agent timeout: the master presumes this agent unreachable');
       }
@@ -187,8 +190,11 @@ export function createAgent(opts: AgentOptions) {
     let state = initial;
     // The master's signed ticket lets it answer the next heartbeat without reading its store (rule 13).
     let ticket: string | undefined;
+    // Beats are timed start to start: the master's latency never stretches the gap past the interval.
+    let lastStart = now();
     for (;;) {
-      await sleep(heartbeatDelay(heartbeatMs, random));
+      await sleep(Math.max(0, lastStart + heartbeatDelay(heartbeatMs, random) - now()));
+      lastStart = now();
       const reply = await send('POST', `/api/v1/agents/${state.agentId}/heartbeat`, state.secret, {
         epoch: state.epoch,
         ...(drainedReported ? { drained: true } : {}),
@@ -200,10 +206,12 @@ export function createAgent(opts: AgentOptions) {
         log('the master asks us to re-register', { epoch: reply.body.epoch });
         await sleep(random() * heartbeatMs);
         state = await reregister(state);
+        lastStart = now(); // re-registering was a contact: the next beat is an interval after it
         continue;
       }
       if (reply.status === 404) {
         state = await reregister(state);
+        lastStart = now();
         continue;
       }
       if (reply.status !== 200) {
