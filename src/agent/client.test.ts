@@ -158,6 +158,22 @@ describe('the agent client', () => {
     expect(master.calls[3]?.body).toEqual({ epoch: 9 });
   });
 
+  it('sends back the ticket its registration or re-registration came with, and drops one after a 409', async () => {
+    const { agent, master } = agentWith((call, n) => {
+      if (n === 1) return { status: 201, body: { ...registered(call).body, ticket: 't-registered' } };
+      if (n === 2) return { status: 409, body: { error: 'reregister', epoch: 9 } };
+      if (n === 3) return { status: 200, body: { agentId: 'x', epoch: 9, ...timings, ticket: 't-reregistered' } };
+      if (n === 4) return { status: 409, body: { error: 'reregister', epoch: 10 } };
+      if (n === 5) return { status: 200, body: { agentId: 'x', epoch: 10, ...timings } };
+      if (n === 6) return { status: 200, body: { epoch: 10, deactivated: false, ...timings } };
+      return { status: 410 };
+    });
+    await agent.run();
+    expect(master.calls[1]?.body).toEqual({ epoch: 7, ticket: 't-registered' });
+    expect(master.calls[3]?.body).toEqual({ epoch: 9, ticket: 't-reregistered' });
+    expect(master.calls[5]?.body).toEqual({ epoch: 10 });
+  });
+
   it('waits Retry-After when its machine is still held by a live older agent, then registers', async () => {
     const { agent, master, sleeps } = agentWith((call, n) => {
       if (n === 1) return { status: 409, body: { error: 'machine-in-use', message: 'in use' }, headers: { 'retry-after': '40' } };

@@ -87,6 +87,8 @@ export function createAgent(opts: AgentOptions) {
   let lastSuccess = now();
   let warnedSilent = false;
   let drainedReported = false;
+  // The master's signed ticket lets it answer the next heartbeat without reading its store (rule 13).
+  let ticket: string | undefined;
 
   const sleep = async (ms: number) => {
     await sleepFor(ms, controller.signal);
@@ -139,7 +141,9 @@ export function createAgent(opts: AgentOptions) {
     }
   }
 
+  /** What every 2xx of the master carries: its timings, and a ticket for the next heartbeat. */
   const learn = (body: Record<string, unknown>) => {
+    ticket = typeof body.ticket === 'string' ? body.ticket : undefined;
     if (typeof body.heartbeatIntervalSeconds === 'number') heartbeatMs = body.heartbeatIntervalSeconds * 1000;
     if (typeof body.agentTimeoutSeconds === 'number') timeoutMs = body.agentTimeoutSeconds * 1000;
   };
@@ -188,8 +192,6 @@ export function createAgent(opts: AgentOptions) {
 
   async function heartbeatLoop(initial: AgentState): Promise<never> {
     let state = initial;
-    // The master's signed ticket lets it answer the next heartbeat without reading its store (rule 13).
-    let ticket: string | undefined;
     // Beats are timed start to start: the master's latency never stretches the gap past the interval.
     let lastStart = now();
     for (;;) {
@@ -200,7 +202,7 @@ export function createAgent(opts: AgentOptions) {
         ...(drainedReported ? { drained: true } : {}),
         ...(ticket ? { ticket } : {}),
       });
-      ticket = reply.status === 200 && typeof reply.body.ticket === 'string' ? reply.body.ticket : undefined;
+      if (reply.status !== 200) ticket = undefined;
       if (reply.status === 409) {
         // Spread re-registrations after a failover over one heartbeat interval.
         log('the master asks us to re-register', { epoch: reply.body.epoch });

@@ -58,6 +58,7 @@ describe('POST /api/v1/agents (register)', () => {
       epoch: 1,
       heartbeatIntervalSeconds: 15,
       agentTimeoutSeconds: 75,
+      ticket: expect.any(String), // for the first heartbeat (rule 13)
     });
     const stored = await record(m, res.body.agentId);
     expect(stored).toMatchObject({
@@ -229,7 +230,7 @@ describe('POST /api/v1/agents/{agentId}/reregister', () => {
     const epoch = await failover(m);
     const res = await m.api.reregister(a.id, a.secret, { hostname: 'a1-renamed' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ agentId: a.id, epoch, heartbeatIntervalSeconds: 15, agentTimeoutSeconds: 75 });
+    expect(res.body).toEqual({ agentId: a.id, epoch, heartbeatIntervalSeconds: 15, agentTimeoutSeconds: 75, ticket: expect.any(String) });
     expect(await record(m, a.id)).toMatchObject({ epoch, status: 'admitted', info: { hostname: 'a1-renamed' } });
     expect((await m.api.heartbeat(a.id, a.secret, { epoch })).status).toBe(200);
   });

@@ -53,24 +53,24 @@ export function agentRoutes(registrar: Registrar, tokens: TokenSource, registrat
     const b = await body(c, registerBody);
     const info = boundedInfo(b);
     limitRegistrations(c, by);
-    const { record, secret, epoch } = await registrar.register({
+    const { record, secret, epoch, ticket } = await registrar.register({
       info,
       by,
       ...(b.agentId ? { agentId: b.agentId, secret: b.secret! } : {}),
       ...(b.previousSecret ? { previousSecret: b.previousSecret } : {}),
     });
-    return c.json({ agentId: record.id, secret, epoch, ...timings }, 201);
+    return c.json({ agentId: record.id, secret, epoch, ...timings, ...(ticket ? { ticket } : {}) }, 201);
   });
 
   app.post('/:agentId/reregister', async (c) => {
     const secret = agentSecret(c, tokens);
     const id = agentIdParam(c);
     const b = await body(c, reregisterBody);
-    const { record, epoch, secret: rotated } = await registrar.reregister(id, secret, {
+    const { record, epoch, secret: rotated, ticket } = await registrar.reregister(id, secret, {
       info: boundedInfo(b),
       ...(b.rotateSecret ? { rotateSecret: true } : {}),
     });
-    return c.json({ agentId: record.id, epoch, ...timings, ...(rotated ? { secret: rotated } : {}) });
+    return c.json({ agentId: record.id, epoch, ...timings, ...(rotated ? { secret: rotated } : {}), ...(ticket ? { ticket } : {}) });
   });
 
   app.post('/:agentId/heartbeat', async (c) => {

@@ -57,13 +57,26 @@ describe('the edge answers ticketed heartbeats (rule 13)', () => {
     }
   });
 
-  it('not once the ticket expired, nor after a new epoch', async () => {
+  it('not once the ticket expired', async () => {
     const m = await servingMaster();
     const a = await ticketed(m);
     m.clock.advance(m.policy.livenessGranularity);
     expect(await edge(m, heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket }))).toBeUndefined();
-    const b = await ticketed(m);
+  });
+
+  it('with 409 reregister after a new epoch, as the master answers it, while the ticket holds', async () => {
+    const m = await servingMaster();
+    const a = await ticketed(m);
     await failover(m);
-    expect(await edge(m, heartbeat(b.id, b.secret, { epoch: b.epoch, ticket: b.ticket }))).toBeUndefined();
+    const body = { epoch: a.epoch, ticket: a.ticket };
+    const atEdge = await edge(m, heartbeat(a.id, a.secret, body));
+    expect(atEdge?.status).toBe(409);
+    expect(atEdge?.headers.get(ANSWERED_BY)).toBe('edge');
+    const fromMaster = await m.api.heartbeat(a.id, a.secret, body);
+    expect(fromMaster.status).toBe(409);
+    expect(await atEdge!.json()).toEqual(fromMaster.body);
+    // Expired, the ticket vouches for nothing: the registry answers (409, 410 or an unknown agent).
+    m.clock.advance(m.policy.livenessGranularity);
+    expect(await edge(m, heartbeat(a.id, a.secret, body))).toBeUndefined();
   });
 });

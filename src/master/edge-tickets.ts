@@ -2,11 +2,12 @@
 // answer without it: a heartbeat whose ticket answers it (DESIGN.md, rule 13 and "Runtimes"). The
 // answer is the master's own, so a client cannot tell who gave it; anything else goes on.
 import type { Policy } from '../registry/index.ts';
-import { instructionsFor, ticketAnswers } from '../registry/index.ts';
+import { instructionsFor, otherEpoch, ticketAnswers, ticketRefusesEpoch } from '../registry/index.ts';
 import { type TicketKey, verifyTicket } from '../registrar/tickets.ts';
 import { UUID_PATTERN, hashSecret } from '../secrets.ts';
 import { heartbeatAnswer } from './agent-routes.ts';
 import { bearerToken } from './auth.ts';
+import { refusalAnswer } from './errors.ts';
 import { heartbeatBody } from './schemas.ts';
 
 /** What the edge needs from the registry, at most maxClockSkew old: the epoch and the verifying keys. */
@@ -21,9 +22,10 @@ const HEARTBEAT_PATH = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/;
 export const ANSWERED_BY = 'registrar-answered-by';
 
 /**
- * The master's answer to a heartbeat that a valid ticket answers, or undefined when the registry
- * must: a body that is not a ticketed heartbeat, a ticket that does not verify or has expired, a
- * drained report, another epoch, or no state at hand.
+ * The master's answer to a heartbeat that a valid ticket answers (200, or 409 when it comes from an
+ * older epoch than the current one), or undefined when the registry must: a body that is not a
+ * ticketed heartbeat, a ticket that does not verify or has expired, a drained report, an epoch the
+ * ticket does not name, or no state at hand.
  */
 export async function answerFromTicket(
   request: Request,
@@ -47,7 +49,13 @@ export async function answerFromTicket(
   if (!current) return undefined;
   const claims = verifyTicket(current.keys, hb.data.ticket, id.toLowerCase(), hashSecret(secret));
   const at = now();
-  if (!claims || !ticketAnswers(claims, hb.data, current.epoch, at)) return undefined;
+  if (!claims) return undefined;
+  if (ticketRefusesEpoch(claims, hb.data, current.epoch, at)) {
+    // A failover's first round of heartbeats: each would reach the registry only to learn the new epoch.
+    const [status, refusal] = refusalAnswer(otherEpoch(current.epoch));
+    return Response.json(refusal, { status, headers: { [ANSWERED_BY]: 'edge' } });
+  }
+  if (!ticketAnswers(claims, hb.data, current.epoch, at)) return undefined;
   const answer = heartbeatAnswer(policy, { epoch: current.epoch, instructions: instructionsFor(claims, at), ticket: hb.data.ticket });
   return Response.json(answer, { headers: { [ANSWERED_BY]: 'edge' } });
 }

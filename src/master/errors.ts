@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { RefusalCode } from '../registry/index.ts';
+import type { Refusal, RefusalCode } from '../registry/index.ts';
 import { NoMasterError, RefusedError, type Log } from '../registrar.ts';
 import { InvalidCursorError, StoreLimitError, StoreUnavailableError } from '../store.ts';
 
@@ -31,16 +31,22 @@ const REFUSALS: Record<RefusalCode, [ContentfulStatusCode, string]> = {
   invalid: [400, 'bad_request'],
 };
 
+/** A refusal's status and body, wherever it is answered (the API, or an edge in front of it). */
+export function refusalAnswer({ refused, message, epoch }: Refusal): [ContentfulStatusCode, { error: string; message: string; epoch?: number }] {
+  const [status, error] = REFUSALS[refused];
+  return [status, { error, message, ...(epoch === undefined ? {} : { epoch }) }];
+}
+
 export function errorHandler(log: Log, retryAfterSeconds: number) {
   return (err: Error, c: Context) => {
     const body = (status: ContentfulStatusCode, error: string, message: string, extra: Record<string, unknown> = {}) =>
       c.json({ error, message, ...extra }, status);
     if (err instanceof ApiError) return body(err.status as ContentfulStatusCode, err.code, err.message, err.extra);
     if (err instanceof RefusedError) {
-      const { refused, epoch, retryAfterSeconds } = err.refusal;
-      const [status, code] = REFUSALS[refused];
+      const { retryAfterSeconds } = err.refusal;
       if (retryAfterSeconds !== undefined) c.header('Retry-After', String(retryAfterSeconds));
-      return body(status, code, err.message, epoch === undefined ? {} : { epoch });
+      const [status, answer] = refusalAnswer(err.refusal);
+      return c.json(answer, status);
     }
     // A cursor the store did not make (garbage, or naming a key past the key limit): the caller's fault.
     if (err instanceof InvalidCursorError) return body(400, 'bad_request', `cursor: ${err.message}`);

@@ -16,11 +16,14 @@ const timings = {
   agentTimeoutSeconds: z.number(),
 };
 
+const nextTicket = z.string().optional().describe('present it with the next heartbeat so that it may skip reading the store');
+
 export const registeredShape = z.object({
   agentId: z.string(),
   secret: z.string().describe('the agent secret: keep it; only its hash is stored'),
   epoch: z.number().int(),
   ...timings,
+  ticket: nextTicket,
 });
 
 export const reregisteredShape = z.object({
@@ -28,6 +31,7 @@ export const reregisteredShape = z.object({
   epoch: z.number().int(),
   ...timings,
   secret: z.string().optional().describe('a new secret, when `rotateSecret` was asked for'),
+  ticket: nextTicket,
 });
 
 export const heartbeatShape = z.object({
@@ -40,7 +44,7 @@ export const heartbeatShape = z.object({
     })
     .optional(),
   deactivated: z.boolean(),
-  ticket: z.string().optional().describe('present it with the next heartbeat so that it may skip reading the store'),
+  ticket: nextTicket,
 });
 
 const agentInfo = z.object({

@@ -1,11 +1,11 @@
 // The agent protocol on top of the registrar core: register, re-register, heartbeat, leave.
 import {
-  acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, refuse, registerExisting, reregisterAgent, roomForAgent,
-  ticketAnswers, ticketClaims,
+  acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, otherEpoch, refuse, registerExisting, reregisterAgent, roomForAgent,
+  ticketAnswers, ticketClaims, ticketRefusesEpoch,
   type AgentInfo, type AgentRecord, type Instructions, type Refusal,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
-import type { Item, Write } from '../store.ts';
+import type { Item, Version, Write } from '../store.ts';
 import { RefusedError, agentKey, machineKey, tombstoneKey, type Change, type RegistrarCore } from './core.ts';
 import type { RecordCache } from './record-cache.ts';
 import type { Tickets } from './tickets.ts';
@@ -25,6 +25,8 @@ export interface Registered {
   record: AgentRecord;
   secret: string;
   epoch: number;
+  /** For the first heartbeat (rule 13), so that it need not read the store either. */
+  ticket?: string;
 }
 
 const unknownAgent = (id: string) => refuse('unknown-agent', `no agent ${id}: register afresh`);
@@ -65,6 +67,12 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
     return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: core.entropy.id() } }];
   }
 
+  /** A ticket for the record just written, when it is admitted in the epoch the agent is answered. */
+  async function ticketFor(record: AgentRecord, version: Version | undefined, epoch: number, secretHash: string): Promise<string | undefined> {
+    const claims = version && record.epoch === epoch ? ticketClaims(record, version, policy) : undefined;
+    return claims && (await tickets.issue(claims, secretHash));
+  }
+
   /**
    * The current epoch from the cached master, read afresh when the record already holds a newer
    * one: a cache up to maxClockSkew old must not send an agent back to the epoch it left.
@@ -82,7 +90,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
       const secret = r.secret ?? core.entropy.secret();
       const secretHash = hashSecret(secret);
       // An id generated here is new, so there is nothing to read: the write expects it absent.
-      const { record } = await core.changeAgent(id, async (current) => {
+      const { record, version } = await core.changeAgent(id, async (current) => {
         epoch = await epochFor(current);
         const now = clock.now();
         if (current) {
@@ -102,7 +110,8 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
         const replaced = await replaceMachine(r.info.machineId, id, now, r.previousSecret);
         return isRefusal(replaced) ? replaced : { ...admitted, writes: [...fence, ...replaced] };
       }, r.agentId ? {} : { known: 'absent' });
-      return { record: record!, secret, epoch };
+      const ticket = await ticketFor(record!, version, epoch, secretHash);
+      return { record: record!, secret, epoch, ...(ticket ? { ticket } : {}) };
     },
 
     /** Rules 3 and 7: join the current epoch again, optionally with a new secret. */
@@ -112,11 +121,13 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
       const secretHash = hashSecret(secret);
       const rotated = r.rotateSecret ? core.entropy.secret() : undefined;
       const newHash = rotated ? hashSecret(rotated) : undefined;
-      const { record } = await core.changeAgent(id, async (current) => {
+      const { record, version } = await core.changeAgent(id, async (current) => {
         return authenticate(id, current, secretHash) ??
           reregisterAgent(current!, { info: r.info, epoch, now: clock.now(), by: id, ...(newHash ? { secretHash: newHash } : {}) });
       });
-      return { record: record!, epoch, ...(rotated ? { secret: rotated } : {}) };
+      // After a failover every agent re-registers, then heartbeats: with a ticket that heartbeat reads nothing.
+      const ticket = await ticketFor(record!, version, epoch, newHash ?? secretHash);
+      return { record: record!, epoch, ...(rotated ? { secret: rotated } : {}), ...(ticket ? { ticket } : {}) };
     },
 
     /**
@@ -135,6 +146,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
           const epoch = (await core.currentMaster()).value.epoch;
           const now = clock.now();
           if (ticketAnswers(claims, hb, epoch, now)) return { epoch, instructions: instructionsFor(claims, now), ticket: hb.ticket };
+          if (ticketRefusesEpoch(claims, hb, epoch, now)) throw new RefusedError(otherEpoch(epoch));
           known = cache.get(id, claims.version);
         }
       }
@@ -156,8 +168,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
         throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
       }
       if (version) cache.set(id, { key: agentKey(id), version, value: record! });
-      const claims = version && record!.epoch === masterEpoch ? ticketClaims(record!, version, policy) : undefined;
-      const ticket = claims && (await tickets.issue(claims, secretHash));
+      const ticket = await ticketFor(record!, version, masterEpoch, secretHash);
       return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()), ...(ticket ? { ticket } : {}) };
     },
 

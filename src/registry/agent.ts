@@ -109,15 +109,16 @@ export function instructionsFor(record: Pick<AgentRecord, 'drain' | 'deactivated
 export const livenessWriteDue = (record: Pick<AgentRecord, 'lastSeenAt'>, now: number, policy: Pick<Policy, 'livenessGranularity'>) =>
   now - record.lastSeenAt >= policy.livenessGranularity;
 
+/** Rule 3: a heartbeat from an epoch other than the master's current one re-registers. */
+export const otherEpoch = (masterEpoch: number) => refuse('reregister', `the master is in epoch ${masterEpoch}; re-register`, { epoch: masterEpoch });
+
 /** Rule 2 (and 3, 7, 8 for refusals): the record after a heartbeat, or why it is refused. */
 export function acceptHeartbeat(record: AgentRecord, hb: Heartbeat, policy: Pick<Policy, 'livenessGranularity'>): AgentRecord | Refusal {
   if (record.status === 'gone') return refuse('gone', `agent ${record.id} was marked gone`);
   if (record.status === 'unreachable') {
     return refuse('reregister', `agent ${record.id} was marked unreachable; re-register`, { epoch: hb.masterEpoch });
   }
-  if (record.epoch !== hb.masterEpoch || hb.epoch !== hb.masterEpoch) {
-    return refuse('reregister', `the master is in epoch ${hb.masterEpoch}; re-register`, { epoch: hb.masterEpoch });
-  }
+  if (record.epoch !== hb.masterEpoch || hb.epoch !== hb.masterEpoch) return otherEpoch(hb.masterEpoch);
   let next = record;
   if (hb.drained && record.drain?.state === 'draining') {
     next = withEvent({ ...next, drain: { ...record.drain, state: 'drained' } }, hb.now, 'drained', { by: record.id });

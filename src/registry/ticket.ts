@@ -43,3 +43,14 @@ export function ticketClaims(record: AgentRecord, version: string, p: Pick<Polic
 export function ticketAnswers(claims: TicketClaims, hb: { epoch: number; drained?: boolean }, masterEpoch: number, now: number): boolean {
   return !hb.drained && claims.epoch === hb.epoch && claims.epoch === masterEpoch && now < claims.expiresAt;
 }
+
+/**
+ * Whether a verified ticket settles this heartbeat as a 409 without the store: the agent heartbeats
+ * in the ticket's epoch, an older one than the master's current epoch (epochs only grow, so a cache
+ * up to maxClockSkew old still proves it), and the ticket holds. Until it expires the ticket vouches
+ * for the record as of its version, so this is the answer the record would give, and it takes a
+ * failover's first round of heartbeats off the store.
+ */
+export function ticketRefusesEpoch(claims: TicketClaims, hb: { epoch: number; drained?: boolean }, masterEpoch: number, now: number): boolean {
+  return !hb.drained && claims.epoch === hb.epoch && hb.epoch < masterEpoch && now < claims.expiresAt;
+}
