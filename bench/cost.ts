@@ -132,22 +132,28 @@ function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
   return finish('Lambda + DynamoDB', agents, lines, floor, floor + m.floorRequests * wru, { perSweep: dynamoReads(m.sweep), unit: 'read units' }, [`API ${fmtMs(heartbeatMs)} ms a heartbeat at ${A.lambdaApiMemoryGb * 1024} MB, ~${instances} instance(s)`]);
 }
 
-function workersDurableObjects(ps: Profiles, agents: number): PlatformCost {
+/**
+ * `shards` > 1 prices the sharded design of docs/scaling.md (not built): the agents spread over that
+ * many objects, each sweeping its own, and each sweep reporting to the object that holds `master`.
+ */
+function workersDurableObjects(ps: Profiles, agents: number, shards = 1): PlatformCost {
   const { workers, durableObjects: d } = prices.cloudflare;
   const p = ps.one;
-  // One object holds the registry and its registrar: a due write finds its record cached there while
-  // the fleet fits the object's cache; beyond it (the least recently written go first, and every agent
-  // writes in turn) it misses as if no instance held it.
-  const m = month(p, agents, 'worker', heartbeatTally(ps, agents <= SERVERLESS_RECORD_CACHE_ENTRIES ? 1 : Number.POSITIVE_INFINITY));
+  // One object holds the registry (or a shard of it) and its registrar: a due write finds its record
+  // cached there while the object's agents fit its cache; beyond it (the least recently written go
+  // first, and every agent writes in turn) it misses as if no instance held it.
+  const m = month(p, agents, 'worker', heartbeatTally(ps, agents / shards <= SERVERLESS_RECORD_CACHE_ENTRIES ? 1 : Number.POSITIVE_INFINITY));
   // The Worker answers a heartbeat its ticket covers; the others (a store read or a due write each) reach the object.
   const reaching = m.heartbeats * Math.min(1, Math.max(m.hb.gets, m.hb.commits));
   const perSecond = reaching / A.secondsPerMonth;
-  const objects = Math.max(1, Math.ceil(perSecond / A.durableObjectRequestsPerSecond));
+  const objects = Math.max(shards, Math.ceil(perSecond / A.durableObjectRequestsPerSecond)) + (shards > 1 ? 1 : 0);
+  const reports = shards > 1 ? m.sweeps * shards : 0;
   const lines = {
     'Worker requests': m.heartbeats * (workers.requestPerMillion / M),
     'Worker CPU': m.heartbeats * p.cpuMsPerHeartbeat * (workers.cpuMsPerMillion / M),
     'DO requests (heartbeats)': reaching * (d.requestPerMillion / M),
-    'sweep alarms (DO requests)': m.sweeps * (d.requestPerMillion / M),
+    'sweep alarms (DO requests)': m.sweeps * Math.max(1, shards) * (d.requestPerMillion / M),
+    ...(shards > 1 ? { 'sweep reports to master (DO requests, rows)': reports * ((d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M) } : {}),
     'DO duration (always active)': objects * A.secondsPerMonth * d.memoryGb * (d.gbSecondPerMillion / M),
     'heartbeat rows read': m.heartbeats * sqliteRowsRead(m.hb) * (d.sqliteRowsReadPerMillion / M),
     'heartbeat rows written': m.heartbeats * sqliteRowsWritten(m.hb) * (d.sqliteRowsWrittenPerMillion / M),
@@ -156,9 +162,18 @@ function workersDurableObjects(ps: Profiles, agents: number): PlatformCost {
   };
   const floor = m.floorRequests * (workers.requestPerMillion / M);
   const lease = m.floorRequests * ((workers.requestPerMillion + d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M);
-  const notes = objects > 1 ? [`${fmtMs(perSecond)} heartbeats/s reach the object: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`] : [];
-  return finish('Workers + Durable Objects', agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
+  const notes =
+    shards > 1
+      ? [`${shards} shards and the master's object; ${fmtMs(perSecond / shards)} heartbeats/s reach each shard`]
+      : objects > 1
+        ? [`${fmtMs(perSecond)} heartbeats/s reach the object: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`]
+        : [];
+  const platform = shards > 1 ? `Workers + Durable Objects, ${shards} shards` : 'Workers + Durable Objects';
+  return finish(platform, agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
 }
+
+/** The sharded design on Workers (docs/scaling.md), priced at `agents` over `shards` objects. */
+export const shardedCost = (ps: Profiles, agents: number, shards: number) => workersDurableObjects(ps, agents, shards);
 
 /**
  * Cloud Run as the registrar is deployed on it: the Node server with CPU always allocated and at least

@@ -5,6 +5,7 @@ import type { PlatformCost } from './cost.ts';
 import { reads, writes } from './counting-store.ts';
 import type { HttpResult } from './http.ts';
 import type { OperationProfile } from './operations.ts';
+import { DESIGN_SHARDS, type ShardSimulation } from './shards.ts';
 import type { StormResult } from './storm.ts';
 import { fmt, met } from './support.ts';
 
@@ -44,7 +45,7 @@ export interface Goal {
 
 export const slug = (platform: string) => platform.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
-export function goals(r: { http?: HttpResult; operations: OperationProfile; spread: OperationProfile; costs: PlatformCost[]; storm: StormResult }): Record<string, Goal> {
+export function goals(r: { http?: HttpResult; operations: OperationProfile; spread: OperationProfile; costs: PlatformCost[]; storm: StormResult; shards: ShardSimulation }): Record<string, Goal> {
   const out: Record<string, Goal> = {};
   const add = (key: string, goal: Omit<Goal, 'unit'> & { unit?: Goal['unit'] }) => {
     out[key] = { unit: 'number', ...goal };
@@ -70,8 +71,9 @@ export function goals(r: { http?: HttpResult; operations: OperationProfile; spre
   add('simulation.marked', { goal: 'live agents marked unreachable', measured: ops.marked, target: '0', met: ops.marked === 0 });
   const sweepPerAgent = reads(ops.perSweep) / ops.agents;
   add('sweep.readsPerAgent', { goal: 'store reads per sweep, per agent', measured: sweepPerAgent, target: 'small: ≤ 0.1', met: sweepPerAgent <= 0.1, note: `${fmt(reads(ops.perSweep))} reads a sweep of ${fmt(ops.agents)}` });
-  const largest = Math.max(...costs.map((c) => c.agents));
-  for (const c of costs.filter((c) => c.agents === largest)) {
+  // Each platform at its largest fleet.
+  const largest = (platform: string) => Math.max(...costs.filter((c) => c.platform === platform).map((c) => c.agents));
+  for (const c of costs.filter((c) => c.agents === largest(c.platform))) {
     const share = c.sweep / c.heartbeat;
     add(`sweep.costShare.${slug(c.platform)}`, { goal: `sweeps ÷ heartbeats in $: ${c.platform}, ${fmt(c.agents)}`, measured: share, unit: 'percent', target: '< 10%', met: share < 0.1, note: `${fmt(c.sweepReads.perSweep)} ${c.sweepReads.unit} a sweep` });
   }
@@ -88,6 +90,12 @@ export function goals(r: { http?: HttpResult; operations: OperationProfile; spre
   add('storm.seconds', { goal: `re-registration storm after a failover, s (${at100k})`, measured: storm.stormSeconds, target: `≤ ${fmt(storm.windowSeconds)} (the window)`, met: storm.stormSeconds <= storm.windowSeconds, note: `requests waited up to ${fmt(storm.maxQueueMs)} ms` });
   add('storm.falseUnreachable', { goal: 'live agents marked unreachable in the storm', measured: storm.falseUnreachable, target: '0', met: storm.falseUnreachable === 0, note: `${storm.failed} failed answers` });
   add('memory.bytesPerAgent', { goal: `server's live heap per agent, bytes (${at100k})`, measured: storm.heapBytesPerAgent, target: '≤ 1,024', met: storm.heapBytesPerAgent <= 1024, note: 'after the storm, record cache included' });
+  const design = r.shards.runs.find((run) => run.shards === DESIGN_SHARDS);
+  if (design) {
+    const at = `${fmt(r.shards.agents)} agents over ${design.shards} shards, simulated`;
+    add('shards.steadyPeak', { goal: `busiest second of one shard, req/s (${at})`, measured: design.steadyPeak, target: `≤ ${fmt(r.shards.ceiling)} (one Durable Object)`, met: design.steadyShed === 0, note: `mean ${fmt(design.steadyMean)}/s; ${fmt(design.steadyShed)} shed` });
+    add('shards.failoverSeconds', { goal: `failover: every agent back, s (${at})`, measured: design.failoverSeconds, target: `≤ ${fmt(design.windowSeconds)} (the window)`, met: design.failoverSeconds <= design.windowSeconds, note: `busiest second ${fmt(design.failoverPeak)} offered, ${fmt(design.failoverShed)} shed and retried` });
+  }
   add('coldStart.ms', { goal: `cold start, ms (${at100k})`, measured: storm.coldStartMs, target: '≤ 1,000', met: storm.coldStartMs <= 1000, note: 'open, first sweep (a new epoch), a heartbeat answered' });
   return out;
 }

@@ -7,15 +7,16 @@
 // 5. The sweep's live heap, a master status and a full count on a large registry (./sweep-memory.ts).
 // 6. A failover at full scale: registration beside the raw put, cold start, the re-registration
 //    storm, the server's heap per agent (./storm.ts).
+// 7. The sharded design for 1,000,000 agents, simulated: each shard's load, steady and in a failover (./shards.ts).
 // Then one table, every goal beside its value (./goals.ts), and all of it in bench/results.json.
 //
 // npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S]
-//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--out FILE]
+//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]
 // --agents sets the fleet of parts 1–3 at once; without it each keeps its own size (or environment
 // variable): BENCH_HTTP_AGENTS 2,000, BENCH_AGENTS 2,000, BENCH_OPS_AGENTS 1,000. Likewise
 // BENCH_STORE, BENCH_OPS_MINUTES (8), BENCH_HTTP_SECONDS (10), BENCH_HTTP_CONNECTIONS (64),
 // BENCH_HTTP_WARM_UP (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_STORM_AGENTS (100,000),
-// BENCH_OUT.
+// BENCH_SHARD_AGENTS (1,000,000), BENCH_OUT.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,15 +27,16 @@ import { createLevelDbStore } from '../adapters/leveldb/index.ts';
 import { createMemoryStore } from '../adapters/memory/index.ts';
 import { agentKey } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
-import { breakdown, COST_HEAD, costRows, costs, prices, SPREAD_INSTANCES } from './cost.ts';
+import { breakdown, COST_HEAD, costRows, costs, prices, SPREAD_INSTANCES, shardedCost } from './cost.ts';
 import { GOAL_HEAD, goalRows, goals, type InProcess } from './goals.ts';
 import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
 import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
 import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar, rawPutsPerSecond } from './support.ts';
+import { DESIGN_SHARDS, SHARD_HEAD, shardRows, simulateShards } from './shards.ts';
 import { measureStorm } from './storm.ts';
 import type { SweepHeap } from './sweep-memory.ts';
 
-const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--out FILE]';
+const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]';
 const fail = (why: string): never => {
   process.stderr.write(`bench: ${why}\nusage: ${USAGE}\n`);
   process.exit(2);
@@ -53,6 +55,7 @@ const { values } = (() => {
         http: { type: 'string' },
         'sweep-agents': { type: 'string' },
         'storm-agents': { type: 'string' },
+        'shard-agents': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -89,12 +92,13 @@ const settings = {
   opsMinutes: setting(values.minutes, 'BENCH_OPS_MINUTES', 8),
   sweepAgents: setting(values['sweep-agents'], 'BENCH_SWEEP_AGENTS', 100_000, { integer: true }),
   stormAgents: setting(values['storm-agents'], 'BENCH_STORM_AGENTS', 100_000, { integer: true }),
+  shardAgents: setting(values['shard-agents'], 'BENCH_SHARD_AGENTS', 1_000_000, { integer: true }),
   out: values.out ?? process.env.BENCH_OUT ?? new URL('./results.json', import.meta.url).pathname,
 };
 
 
 const started = performance.now();
-const STAGES = settings.http ? 5 : 4;
+const STAGES = settings.http ? 6 : 5;
 let stageNo = 0;
 const stage = (what: string) => progressBar(`${++stageNo}/${STAGES} ${what}`);
 
@@ -272,7 +276,7 @@ print(
 );
 
 // 4.
-const all = costs({ one: ops, spread });
+const all = [...costs({ one: ops, spread }), shardedCost({ one: ops, spread }, settings.shardAgents, DESIGN_SHARDS)];
 print(
   `Cost from the counts above × ${prices.kind}, ${prices.date} (bench/prices.json). Floor: one request per agent every 15 s`,
   `(172.8 million per 1,000 agents a month) × the runtime's request price; lease: the floor plus one store write per heartbeat;`,
@@ -303,8 +307,20 @@ print(
   `${storm.falseUnreachable} live agents marked, ${storm.failed} failed answers in ${fmt(storm.requests)} requests; the server's heap ${fmt(storm.heapBytesPerAgent)} bytes an agent.\n`,
 );
 
+// 7.
+const shardBar = stage(`sharded design: ${settings.shardAgents} agents, simulated`);
+const shards = simulateShards(settings.shardAgents, { progress: (d) => shardBar.update(d) });
+shardBar.done();
+print(
+  `The sharded design (docs/scaling.md, not built), simulated: ${fmt(shards.agents)} agents over N Durable Objects for ${shards.steadySeconds} s, then a failover`,
+  `(a new epoch: 409s, re-registrations, heartbeats). The edge answered ${(shards.runs[0]!.edgeShare * 100).toFixed(1)}% of steady heartbeats from tickets; each shard`,
+  `takes ~${fmt(shards.ceiling)} requests/s and sheds the rest with 429 (retried by the client's backoff). Requests a second offered to one shard:\n`,
+  formatTable(SHARD_HEAD, shardRows(shards)),
+  '',
+);
+
 // The goals, one table.
-const measured = goals({ ...(http ? { http } : {}), operations: ops, spread, costs: all, storm });
+const measured = goals({ ...(http ? { http } : {}), operations: ops, spread, costs: all, storm, shards });
 const seconds = (performance.now() - started) / 1000;
 print(`Issue 13's goals (${Math.round(seconds)} s in all):\n`, formatTable(GOAL_HEAD, goalRows(measured), [0, 4]));
 if (!http) print('(HTTP skipped: its goals not measured)');
@@ -321,6 +337,7 @@ const results = {
   costs: all,
   largeRegistry: sweepHeap,
   storm,
+  shards,
 };
 await writeFile(settings.out, `${JSON.stringify(results, null, 2)}\n`);
 process.stderr.write(`bench: wrote ${settings.out}\n`);

@@ -27,6 +27,10 @@ const GOALS = [
   'storm.falseUnreachable',
   'memory.bytesPerAgent',
   'coldStart.ms',
+  'shards.steadyPeak',
+  'shards.failoverSeconds',
+  'sweep.costShare.workers-durable-objects-32-shards',
+  'cost.workers-durable-objects-32-shards.2000',
 ];
 
 const dir = await mkdtemp(join(tmpdir(), 'registrar-bench-smoke-'));
@@ -34,14 +38,14 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 test('the bench runs at a tiny scale and writes every goal beside a measured number', { timeout: 90_000 }, async () => {
   const out = join(dir, 'results.json');
-  const args = ['--store', 'leveldb', '--http', '1', '--agents', '20', '--minutes', '1', '--seconds', '1', '--connections', '2', '--warm-up', '0', '--sweep-agents', '200', '--storm-agents', '200', '--out', out];
+  const args = ['--store', 'leveldb', '--http', '1', '--agents', '20', '--minutes', '1', '--seconds', '1', '--connections', '2', '--warm-up', '0', '--sweep-agents', '200', '--storm-agents', '200', '--shard-agents', '2000', '--out', out];
   const { stdout } = await run(process.execPath, [new URL('../../bench/index.ts', import.meta.url).pathname, ...args]);
   expect(stdout).toContain("Issue 13's goals");
 
   const results = JSON.parse(await readFile(out, 'utf8'));
   expect(results.machine.cpus).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
-  expect(results.settings).toMatchObject({ store: 'leveldb', agents: 20, opsAgents: 20, httpAgents: 20, opsMinutes: 1, sweepAgents: 200, stormAgents: 200, http: true });
+  expect(results.settings).toMatchObject({ store: 'leveldb', agents: 20, opsAgents: 20, httpAgents: 20, opsMinutes: 1, sweepAgents: 200, stormAgents: 200, shardAgents: 2_000, http: true });
   expect(Number.isNaN(Date.parse(results.date))).toBe(false);
   expect(Object.keys(results.goals).sort()).toEqual([...GOALS].sort());
   for (const key of GOALS) {
