@@ -55,9 +55,20 @@ export async function measureOperations(agents: number, minutes: number, progres
 
   counter.phase = 'register';
   const fleet: (BenchAgent & { due: number; ticket?: string })[] = [];
+  // Registrations spread over a granularity, as a fleet's are: each agent's lastSeenAt writes keep
+  // the phase of its registration, so a fleet registered at one instant would write in waves, and a
+  // counting window would catch one wave more or less than the average. The sweeps go on meanwhile.
+  let lastSweep = clock.now();
   for (let i = 0; i < agents; i++) {
     const a = (await (await call(request, '/api/v1/agents', JOIN, info(i))).json()) as BenchAgent;
     fleet.push({ ...a, due: clock.now() + Math.random() * heartbeatInterval });
+    clock.advance(policy.livenessGranularity / agents);
+    if (clock.now() - lastSweep >= sweepInterval) {
+      counter.phase = 'sweep';
+      await registrar.sweep();
+      counter.phase = 'register';
+      lastSweep = clock.now();
+    }
   }
 
   const warmUp = policy.agentTimeout + policy.livenessGranularity;
@@ -92,7 +103,7 @@ export async function measureOperations(agents: number, minutes: number, progres
       heartbeatMs += performance.now() - t - (counter.overheadMs - overhead);
       if (res.status !== 200) failed++;
       heartbeats++;
-      a.due = now + heartbeatDelay(heartbeatInterval); // the agent client's jitter
+      a.due += heartbeatDelay(heartbeatInterval); // the agent client's jitter, timed start to start as it does
     }
     if (now >= nextSweep) {
       counter.phase = 'sweep';
