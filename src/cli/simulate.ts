@@ -4,6 +4,7 @@
 // 503/429/network trouble. They leave (DELETE) at the end unless --keep. A progress bar on stderr,
 // a summary on stdout.
 import { randomBytes } from 'node:crypto';
+import { heartbeatDelay } from '../agent/client.ts';
 import { ConfigError, parseDuration } from '../config.ts';
 import { CommandError, masterUrl, parseFlags, UsageError, type Env, type Io, type Output } from './io.ts';
 import { meter, table } from './table.ts';
@@ -166,7 +167,9 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationSumma
     let secret = '';
     let epoch = 0;
     let ticket: string | undefined;
+    /** What a 2xx carries: the epoch, the interval, and a ticket for the next heartbeat (registration's too). */
     const learn = (a: Answer) => {
+      ticket = typeof a.body.ticket === 'string' ? a.body.ticket : undefined;
       if (typeof a.body.epoch === 'number') epoch = a.body.epoch;
       if (opts.heartbeatMs === undefined && typeof a.body.heartbeatIntervalSeconds === 'number') intervalMs = a.body.heartbeatIntervalSeconds * 1000;
     };
@@ -190,15 +193,16 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationSumma
 
     await sleep(Math.random() * intervalMs); // spread the fleet's heartbeats over one interval
     let attempt = 0;
+    let beatStart = Date.now();
     while (!over()) {
+      if (attempt === 0) beatStart = Date.now();
       const a = await send('POST', `/api/v1/agents/${id}/heartbeat`, secret, { epoch, ...(ticket ? { ticket } : {}) });
       if (a?.status === 200) {
         s.heartbeatsOk++;
         latencies.push(a.ms);
         learn(a);
-        ticket = typeof a.body.ticket === 'string' ? a.body.ticket : undefined;
         attempt = 0;
-        await sleep(intervalMs * (0.8 + 0.2 * Math.random()));
+        await sleep(Math.max(0, beatStart + heartbeatDelay(intervalMs) - Date.now())); // start to start, as the agent client
         continue;
       }
       s.heartbeatsFailed++;
@@ -214,6 +218,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationSumma
         if (r?.status === 200) {
           s.reregistered++;
           learn(r);
+          await sleep(heartbeatDelay(intervalMs)); // re-registering was a contact: the next beat an interval after it
         } else if (r?.status === 410) {
           s.gone410++;
           return;
