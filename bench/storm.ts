@@ -147,11 +147,13 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
         }
         queueMs.push(clock.now() - next.time);
         requests++;
-        if (e.next === 'reregister') {
+        const beat = e.next === 'heartbeat';
+        if (!beat) {
           const res = await call(m.request, `/api/v1/agents/${e.agentId}/reregister`, e.secret, info(0));
-          const body = (await res.json()) as { epoch: number };
+          const body = (await res.json()) as { epoch: number; ticket?: string };
           if (res.status === 200) {
             e.epoch = body.epoch;
+            e.ticket = body.ticket; // as the agent client does: the next heartbeat need not read
             e.next = 'heartbeat';
             if (!e.back && ++back === agents) stormEnd = clock.now();
             e.back = true;
@@ -164,8 +166,12 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
           else if (res.status !== 200) failed++;
         }
         clock.advance(performance.now() - t0);
-        const delay = e.next === 'reregister' ? Math.random() * policy.heartbeatInterval : heartbeatDelay(policy.heartbeatInterval);
-        if (stormEnd === undefined || clock.now() < stormEnd + margin) timeline.at(clock.now() + delay, e);
+        // As the agent client: after a 409 a random wait, after re-registering an interval, and
+        // heartbeats an interval apart start to start (the next one no sooner than this one's answer).
+        const at = e.next === 'reregister'
+          ? clock.now() + Math.random() * policy.heartbeatInterval
+          : Math.max(clock.now(), (beat ? next.time : clock.now()) + heartbeatDelay(policy.heartbeatInterval));
+        if (stormEnd === undefined || clock.now() < stormEnd + margin) timeline.at(at, e);
       }
       timeline.done();
       // A task turn now and then: in-process requests leave finalizers that only run between tasks.
