@@ -88,7 +88,7 @@ export interface ChaosAgent {
   nextAt: number;
   busy: boolean;
   mustReregister: boolean;
-  /** The last heartbeat's ticket, sent back with the next one as the agent client does. */
+  /** The last ticket the master gave (a heartbeat's, a registration's), sent back with the next heartbeat as the agent client does. */
   ticket?: string;
 }
 
@@ -296,12 +296,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         if (x.status === 201) {
           a.registered = true;
           a.epoch = x.body!.epoch as number;
+          a.ticket = typeof x.body?.ticket === 'string' ? x.body.ticket : undefined; // as the agent client: for the first heartbeat
         }
       } else if (a.mustReregister) {
         x = await call(a.name, via, 'POST', `/api/v1/agents/${a.id}/reregister`, a.secret, info(a));
         if (x.status === 200) {
           a.mustReregister = false;
           a.epoch = x.body!.epoch as number;
+          a.ticket = typeof x.body?.ticket === 'string' ? x.body.ticket : undefined;
         }
       } else {
         const ticket = a.ticket;
