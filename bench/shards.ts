@@ -9,7 +9,7 @@
 // starts a new epoch: each agent's next heartbeat gets a 409 (from the edge while its ticket holds),
 // it re-registers at its shard after a random delay of up to an interval (as the client does), and
 // heartbeats on with the ticket the re-registration answered. Every shard's requests are counted
-// per second, for several N in one pass.
+// per second; one run for each N.
 // `node bench/shards.ts [agents]` prints the table alone.
 import { heartbeatDelay } from '../src/agent/client.ts';
 import { loadConfig } from '../src/config.ts';
@@ -37,7 +37,7 @@ export interface ShardRun {
   windowSeconds: number;
   /** Agents back on the new epoch when the run ended. */
   reregistered: number;
-  /** Heartbeats the edge answered from their tickets, of all heartbeats offered in the steady part. */
+  /** Heartbeats the edge answered from their tickets, of all heartbeats in the steady part (retries not counted). */
   edgeShare: number;
   /** Writes a second on the master record: each shard's guard report and the lease, once a sweep interval. */
   masterWritesPerSecond: number;
@@ -145,8 +145,10 @@ export function simulateShardRun(agents: number, shards: number, opts: { steadyS
         queue(i, now + heartbeatDelay(interval, random));
         continue;
       }
-      if (tries[i] === 0) beatStart[i] = now;
-      if (second < steadySeconds) steadyBeats++;
+      if (tries[i] === 0) {
+        beatStart[i] = now;
+        if (second < steadySeconds) steadyBeats++; // heartbeats, not their retries after a 429
+      }
       record.epoch = epochOf[i]!;
       record.lastSeenAt = committed[i]!;
       const claims = ticketClaims(record, 'v', { livenessGranularity: granularity })!;
