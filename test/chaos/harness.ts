@@ -296,14 +296,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
         if (x.status === 201) {
           a.registered = true;
           a.epoch = x.body!.epoch as number;
-          a.ticket = typeof x.body?.ticket === 'string' ? x.body.ticket : undefined; // as the agent client: for the first heartbeat
         }
       } else if (a.mustReregister) {
         x = await call(a.name, via, 'POST', `/api/v1/agents/${a.id}/reregister`, a.secret, info(a));
         if (x.status === 200) {
           a.mustReregister = false;
           a.epoch = x.body!.epoch as number;
-          a.ticket = typeof x.body?.ticket === 'string' ? x.body.ticket : undefined;
         }
       } else {
         const ticket = a.ticket;
@@ -312,9 +310,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
           x.ticket = true;
           stats.ticketed = (stats.ticketed ?? 0) + 1;
         }
-        a.ticket = x.status === 200 && typeof x.body?.ticket === 'string' ? x.body.ticket : undefined;
       }
-      if (typeof x.status === 'number' && x.status < 300) {
+      // As the agent client: every 2xx (a heartbeat's, a registration's) carries the ticket for the next heartbeat.
+      const ok = typeof x.status === 'number' && x.status < 300;
+      a.ticket = ok && typeof x.body?.ticket === 'string' ? x.body.ticket : undefined;
+      if (ok) {
         a.lastOkAt = world.now();
         a.cutSinceOk = false;
         a.nextAt = world.now() + beat;
