@@ -14,7 +14,13 @@ export type PutWrite = { key: string; expect: Version | 'absent' | 'any'; put: u
 export type DeleteWrite = { key: string; expect: Version | 'any'; delete: true };
 /** A condition only: writes nothing (fencing). */
 export type CheckWrite = { key: string; expect: Version | 'absent'; check: true };
-export type Write = PutWrite | DeleteWrite | CheckWrite;
+/**
+ * Sets top-level fields of an existing object value, leaving the others as they are, at an expected
+ * version: the write a field or two needs without reading the whole value first. Where the backend
+ * can, it changes the fields in place (DynamoDB); elsewhere the adapter reads and puts the merged value.
+ */
+export type PatchWrite = { key: string; expect: Version; patch: Record<string, unknown> };
+export type Write = PutWrite | DeleteWrite | CheckWrite | PatchWrite;
 
 export interface ListOptions {
   cursor?: string;
@@ -84,6 +90,7 @@ export class InvalidCursorError extends StoreLimitError {
 export const isPut = (w: Write): w is PutWrite => 'put' in w;
 export const isDelete = (w: Write): w is DeleteWrite => 'delete' in w;
 export const isCheck = (w: Write): w is CheckWrite => 'check' in w;
+export const isPatch = (w: Write): w is PatchWrite => 'patch' in w;
 
 const utf8 = new TextEncoder();
 export const byteLength = (s: string): number => utf8.encode(s).length;
@@ -92,10 +99,10 @@ export const byteLength = (s: string): number => utf8.encode(s).length;
 export const expectationHolds = (expect: Write['expect'], current: Version | undefined): boolean =>
   expect === 'any' || (expect === 'absent' ? current === undefined : current === expect);
 
-/** A commit after validation: each put's value already serialized once. */
+/** A commit after validation: each put's value (and each patch) already serialized once. */
 export interface PreparedWrite {
   write: Write;
-  /** JSON of the value, for puts. */
+  /** JSON of the value, for puts; of the fields, for patches. */
   json?: string;
 }
 
@@ -114,12 +121,13 @@ export function prepareCommit(writes: Write[]): PreparedWrite[] {
     assertKey(write.key);
     if (seen.has(write.key)) throw new StoreLimitError(`key ${JSON.stringify(write.key)} appears twice in one commit`);
     seen.add(write.key);
-    const kinds = Number('put' in write) + Number('delete' in write) + Number('check' in write);
-    if (kinds !== 1) throw new StoreLimitError(`write to ${JSON.stringify(write.key)} must be exactly one of put, delete, check`);
+    const kinds = Number('put' in write) + Number('delete' in write) + Number('check' in write) + Number('patch' in write);
+    if (kinds !== 1) throw new StoreLimitError(`write to ${JSON.stringify(write.key)} must be exactly one of put, delete, check, patch`);
     assertExpect(write);
     total += byteLength(write.key);
-    if (!isPut(write)) return { write };
-    const json = JSON.stringify(write.put);
+    if (isPatch(write)) assertPatch(write);
+    else if (!isPut(write)) return { write };
+    const json = JSON.stringify(isPatch(write) ? write.patch : write.put);
     if (json === undefined) throw new StoreLimitError(`value for ${JSON.stringify(write.key)} is not JSON`);
     const size = byteLength(json);
     if (size > STORE_LIMITS.valueBytes) {
@@ -139,6 +147,21 @@ function assertExpect(write: Write): void {
   if (typeof expect !== 'string' || expect === '') throw new StoreLimitError(`write to ${JSON.stringify(write.key)} has no expectation`);
   if (isDelete(write) && expect === 'absent') throw new StoreLimitError('a delete cannot expect absent');
   if (isCheck(write) && expect === 'any') throw new StoreLimitError('a check cannot expect any');
+  if (isPatch(write) && (expect === 'any' || expect === 'absent')) throw new StoreLimitError('a patch expects a version: it changes a value that exists');
+}
+
+function assertPatch({ key, patch }: PatchWrite): void {
+  const plain = typeof patch === 'object' && patch !== null && !Array.isArray(patch);
+  if (!plain || Object.keys(patch).length === 0) throw new StoreLimitError(`the patch of ${JSON.stringify(key)} must be an object with at least one field`);
+  for (const [field, value] of Object.entries(patch)) {
+    if (field === '' || value === undefined) throw new StoreLimitError(`the patch of ${JSON.stringify(key)} has an empty field name or an undefined value`);
+  }
+}
+
+/** The value a patch leaves: the fields it names replaced, the others kept. Only an object can be patched. */
+export function patched(key: string, value: unknown, patch: Record<string, unknown>): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StoreLimitError(`the value of ${JSON.stringify(key)} is not an object: it cannot be patched`);
+  return { ...(value as Record<string, unknown>), ...patch };
 }
 
 export function assertKey(key: string): void {
@@ -148,7 +171,8 @@ export function assertKey(key: string): void {
 }
 
 /** The bytes a write counts toward a commit's limit: its key and its value's JSON. */
-export const writeBytes = (w: Write): number => byteLength(w.key) + (isPut(w) ? byteLength(JSON.stringify(w.put) ?? '') : 0);
+export const writeBytes = (w: Write): number =>
+  byteLength(w.key) + (isPut(w) ? byteLength(JSON.stringify(w.put) ?? '') : isPatch(w) ? byteLength(JSON.stringify(w.patch) ?? '') : 0);
 
 /**
  * How many of the leading writes fit in one commit beside `reserved` (writes already in it, such as

@@ -4,6 +4,7 @@
 import type { DurableObjectStorage } from '@cloudflare/workers-types';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
+import { resolvePatches } from '../shared/patch.ts';
 import {
   ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
@@ -28,7 +29,7 @@ export function createDurableObjectStore(storage: SqlStorageHost): Store {
   const versionOf = (key: string): Version | undefined =>
     sql.exec<{ version: string }>(`SELECT version FROM ${TABLE} WHERE key = ?`, key).toArray()[0]?.version;
 
-  return {
+  const store: Store = {
     async get<T>(key: string): Promise<Item<T> | undefined> {
       open();
       const row = sql.exec<Row>(`SELECT key, json, version FROM ${TABLE} WHERE key = ?`, key).toArray()[0];
@@ -53,7 +54,7 @@ export function createDurableObjectStore(storage: SqlStorageHost): Store {
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      const prepared = prepareCommit(writes);
+      const prepared = prepareCommit(await resolvePatches(writes, (key) => store.get(key)));
       open();
       let finished = false; // the callback ran to its end: SQLite may have committed it
       let outcome: { conflict: string } | { versions: Record<string, Version> };
@@ -95,4 +96,5 @@ export function createDurableObjectStore(storage: SqlStorageHost): Store {
       closed = true;
     },
   };
+  return store;
 }

@@ -1,11 +1,11 @@
 // Turns a commit into one DynamoDB request and settles its outcome.
 //
-// A single put on an expected version is a PutItem (the heartbeat path); everything else (several
-// writes, a delete, a check, an 'any' or 'absent' put) is one TransactWriteItems with a
-// ClientRequestToken. Both can be sent again unchanged after a failure that may have applied them:
+// A single put or patch on an expected version is a PutItem or an UpdateItem (the heartbeat path);
+// everything else (several writes, a delete, a check, an 'any' or 'absent' put) is one
+// TransactWriteItems with a ClientRequestToken. Both can be sent again unchanged after a failure that may have applied them:
 // - the transaction, because DynamoDB answers a replay of an applied token with success (10 minutes)
 //   and applies nothing again;
-// - the PutItem, because a failed condition returns the item (ReturnValuesOnConditionCheckFailure) and
+// - the PutItem (and UpdateItem), because a failed condition returns the item (ReturnValuesOnConditionCheckFailure) and
 //   our version there, new for this commit, proves the first attempt applied. Its condition names a
 //   version that is never written again, so a replay can never pass it a second time.
 // An 'absent' put is never a PutItem: if it applied, lost its answer, and the key was deleted before
@@ -16,15 +16,15 @@
 // (deadline.ts): what is not settled by then is an unknown outcome.
 import { randomUUID } from 'node:crypto';
 import {
-  PutItemCommand, TransactWriteItemsCommand,
+  PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand,
   type DynamoDBClient, type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import type { Call } from './deadline.ts';
 import { classify, describe, type Failure } from './errors.ts';
 import { attr, primaryKey, toItem, versionOf, type DynamoItem } from './schema.ts';
 import {
-  ConflictError, StoreUnavailableError, isDelete, isPut,
-  type PreparedWrite, type Version, type Write,
+  ConflictError, StoreUnavailableError, isDelete, isPatch, isPut,
+  type PatchWrite, type PreparedWrite, type Version, type Write,
 } from '../../src/store.ts';
 
 interface WriteRequest {
@@ -48,9 +48,12 @@ export async function writeCommit(
 ): Promise<void> {
   const [first] = prepared;
   const { expect } = first!.write;
-  const request = prepared.length === 1 && isPut(first!.write) && expect !== 'any' && expect !== 'absent'
+  const single = prepared.length === 1 && expect !== 'any' && expect !== 'absent';
+  const request = single && isPut(first!.write)
     ? putItem(client, table, first!, versions)
-    : transaction(client, table, prepared, versions);
+    : single && isPatch(first!.write)
+      ? updateItem(client, table, first!.write, versions)
+      : transaction(client, table, prepared, versions);
   await settle(request, call);
 }
 
@@ -107,12 +110,42 @@ function putItem(client: DynamoDBClient, table: string, { write, json }: Prepare
   };
 }
 
+function updateItem(client: DynamoDBClient, table: string, write: PatchWrite, versions: Record<string, Version>): WriteRequest {
+  const version = versions[write.key]!;
+  const input = { TableName: table, Key: primaryKey(write.key), ...update(write, version), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
+  return {
+    async send(maybeApplied, abortSignal) {
+      const command = new UpdateItemCommand(input);
+      command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
+      await client.send(command, { abortSignal });
+    },
+    keys: [write.key],
+    replaySafe: false,
+    shows: (current) => versionOf(current) === version,
+  };
+}
+
+/** A patch as an update of its fields' attributes and the version, on the expected version. */
+function update(write: PatchWrite, version: Version): { UpdateExpression: string } & Required<Condition> {
+  const fields = Object.entries(write.patch);
+  const names = Object.fromEntries(fields.map(([field], i) => [`#f${i}`, `${attr.field}${field}`]));
+  const values = Object.fromEntries(fields.map(([, value], i) => [`:f${i}`, { S: JSON.stringify(value) }]));
+  const cond = condition(write) as Required<Condition>;
+  return {
+    UpdateExpression: `SET #v = :version, ${fields.map((_, i) => `#f${i} = :f${i}`).join(', ')}`,
+    ConditionExpression: cond.ConditionExpression,
+    ExpressionAttributeNames: { ...cond.ExpressionAttributeNames, ...names },
+    ExpressionAttributeValues: { ...cond.ExpressionAttributeValues, ...values, ':version': { S: version } },
+  };
+}
+
 function transaction(client: DynamoDBClient, table: string, prepared: PreparedWrite[], versions: Record<string, Version>): WriteRequest {
   const input = {
     ClientRequestToken: randomUUID(),
     TransactItems: prepared.map(({ write, json }): TransactWriteItem => {
       if (isPut(write)) return { Put: { TableName: table, Item: toItem(write.key, versions[write.key]!, json!), ...condition(write) } };
       if (isDelete(write)) return { Delete: { TableName: table, Key: primaryKey(write.key), ...condition(write) } };
+      if (isPatch(write)) return { Update: { TableName: table, Key: primaryKey(write.key), ...update(write, versions[write.key]!) } };
       return { ConditionCheck: { TableName: table, Key: primaryKey(write.key), ...(condition(write) as Condition & { ConditionExpression: string }) } };
     }),
   };

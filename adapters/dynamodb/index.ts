@@ -9,7 +9,7 @@ import { describe } from './errors.ts';
 import { listPage } from './list.ts';
 import { fromItem, primaryKey } from './schema.ts';
 import {
-  StoreLimitError, StoreUnavailableError, isPut, pageLimit, prepareCommit,
+  StoreLimitError, StoreUnavailableError, isPatch, isPut, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
 } from '../../src/store.ts';
 
@@ -64,7 +64,7 @@ export function createDynamoDbStore({ client, table, requestTimeoutMs }: DynamoD
       const prepared = prepareCommit(writes);
       open();
       const versions: Record<string, Version> = {};
-      for (const { write } of prepared) if (isPut(write)) versions[write.key] = newVersion();
+      for (const { write } of prepared) if (isPut(write) || isPatch(write)) versions[write.key] = newVersion();
       await writeCommit(client, table, prepared, versions, startCall(timeoutMs));
       return versions;
     },

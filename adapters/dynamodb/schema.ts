@@ -13,6 +13,9 @@
 //                           and about 600 bytes deflated, one. Items of one KB or less stay text:
 //                           deflating costs CPU on every write and read (a scan of 100,000 deflated
 //                           records took about a second more), which only a saved unit pays for.
+//   field:<name> (S)        a field a patch set in place (its JSON), over the value's own: an
+//                           UpdateItem, so a lastSeenAt write reads nothing first. A put replaces
+//                           the whole item, and with it these.
 //
 // No secondary indexes: every read is strongly consistent. The segment and the shard count are part of
 // the stored layout: changing either means rewriting the table.
@@ -38,6 +41,8 @@ export const attr = {
   version: 'version',
   value: 'value',
   deflated: 'deflated',
+  /** The prefix of a patched field's attribute. */
+  field: 'field:',
 } as const;
 
 /** DynamoDB bills a write by each started KB of the item. */
@@ -88,7 +93,12 @@ const jsonOf = (item: DynamoItem): string => {
 };
 
 export function fromItem<T>(item: DynamoItem): Item<T> {
-  return { key: item[attr.key]!.S!, value: JSON.parse(jsonOf(item)) as T, version: item[attr.version]!.S! };
+  const value = JSON.parse(jsonOf(item)) as T;
+  const fields = Object.keys(item).filter((name) => name.startsWith(attr.field));
+  if (fields.length > 0 && typeof value === 'object' && value !== null) {
+    for (const name of fields) (value as Record<string, unknown>)[name.slice(attr.field.length)] = JSON.parse(item[name]!.S!);
+  }
+  return { key: item[attr.key]!.S!, value, version: item[attr.version]!.S! };
 }
 
 /** An item's size as DynamoDB bills it: each attribute's name and value, in bytes (strings as UTF-8). */

@@ -13,6 +13,7 @@ import { newEtcdClient } from './client.ts';
 import { commitWrites } from './commit.ts';
 import { LAYOUT, type Layout, layoutOf, newMarker, recordKey, recordValue, rootPath, recordOf, versionOf } from './layout.ts';
 import { listPage } from './list.ts';
+import { resolvePatches } from '../shared/patch.ts';
 
 export { newEtcdClient } from './client.ts';
 
@@ -38,7 +39,7 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store>
     throw error;
   }
 
-  return {
+  const store: Store = {
     async get<T>(key: string): Promise<Item<T> | undefined> {
       assertKey(key);
       const answer = await read('get', timeoutMs, (deadline) => kv.range({ key: recordKey(layout, key) }, { deadline }));
@@ -51,13 +52,14 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store>
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      return commitWrites(kv, layout, prepareCommit(writes), timeoutMs);
+      return commitWrites(kv, layout, prepareCommit(await resolvePatches(writes, (key) => store.get(key))), timeoutMs);
     },
 
     async close() {
       client.close();
     },
   };
+  return store;
 }
 
 function connect(options: EtcdStoreOptions): { client: Etcd3; layout: Layout; timeoutMs: number } {

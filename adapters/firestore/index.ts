@@ -21,6 +21,7 @@ import {
   type DocumentSnapshot, type Firestore, type WriteBatch, type WriteResult,
 } from '@google-cloud/firestore';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
+import { resolvePatches } from '../shared/patch.ts';
 import { type Call, hookCalls, operations } from './calls.ts';
 import { COMMIT_FIELD, UNWRITTEN_FIELD, VALUE_FIELD, documentId, keyOf, recordDocument, updateTimeOf, versionOf } from './document.ts';
 import { classifyFirestoreError } from './errors.ts';
@@ -66,7 +67,7 @@ export function createFirestoreStore({ firestore, collection, deadlineMs = DEFAU
     }
   };
 
-  return {
+  const store: Store = {
     async get<T>(key: string): Promise<Item<T> | undefined> {
       assertKey(key);
       return await read(async () => {
@@ -99,7 +100,7 @@ export function createFirestoreStore({ firestore, collection, deadlineMs = DEFAU
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      const prepared = prepareCommit(writes);
+      const prepared = prepareCommit(await resolvePatches(writes, (key) => store.get(key)));
       if (closed) throw new StoreUnavailableError('firestore store is closed');
       const started = Date.now();
       // Marks every document this commit puts, so that a commit whose answer was lost can be recognized.
@@ -145,6 +146,7 @@ export function createFirestoreStore({ firestore, collection, deadlineMs = DEFAU
       await firestore.terminate();
     },
   };
+  return store;
 
   function addWrite(batch: WriteBatch, { write, json }: PreparedWrite, commitId: string): void {
     const ref = records.doc(documentId(write.key));

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
+import { resolvePatches } from '../shared/patch.ts';
 import {
   ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type PreparedWrite, type Store, type Version, type Write,
@@ -117,7 +118,7 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     return false;
   }
 
-  return {
+  const store: Store = {
     problem: () => failed,
 
     async get<T>(key: string) {
@@ -148,7 +149,7 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     },
 
     async commit(writes: Write[]) {
-      const prepared = prepareCommit(writes);
+      const prepared = prepareCommit(await resolvePatches(writes, (key) => store.get(key)));
       return serialized(() => apply(prepared));
     },
 
@@ -156,4 +157,5 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       await serialized(() => db.close());
     },
   };
+  return store;
 }

@@ -2,6 +2,7 @@
 // callers never share objects with the store.
 import { encodeCursor, decodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
+import { resolvePatches } from '../shared/patch.ts';
 import {
   ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
@@ -17,7 +18,7 @@ export function createMemoryStore(): Store {
     if (closed) throw new StoreUnavailableError('memory store is closed');
   };
 
-  return {
+  const store: Store = {
     async get<T>(key: string): Promise<Item<T> | undefined> {
       await Promise.resolve();
       open();
@@ -43,7 +44,7 @@ export function createMemoryStore(): Store {
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      const prepared = prepareCommit(writes);
+      const prepared = prepareCommit(await resolvePatches(writes, (key) => store.get(key)));
       await Promise.resolve();
       open();
       // Check every expectation first, then apply: nothing is visible unless all hold.
@@ -69,6 +70,7 @@ export function createMemoryStore(): Store {
       closed = true;
     },
   };
+  return store;
 }
 
 /** Index of the first key > bound (or >= bound when inclusive) in a sorted array. */

@@ -22,6 +22,7 @@ import { BUCKETS, LAYOUT, bucketPath, jsonOf, newMarker, recordData, recordPath,
 import { listPage } from './list.ts';
 import { ZooKeeperError, codeName, getData, getDataMany, multi, sync, together, unavailable, type Op } from './protocol.ts';
 import { openSession, type Credentials, type Session } from './session.ts';
+import { resolvePatches } from '../shared/patch.ts';
 
 export type { Credentials } from './session.ts';
 
@@ -59,7 +60,7 @@ export async function createZooKeeperStore(options: ZooKeeperStoreOptions): Prom
     throw unavailable(error);
   }
 
-  return {
+  const store: Store = {
     async get<T>(key: string): Promise<Item<T> | undefined> {
       assertKey(key);
       const client = session.client();
@@ -81,11 +82,12 @@ export async function createZooKeeperStore(options: ZooKeeperStoreOptions): Prom
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      return commitWrites(session, root, prepareCommit(writes), timeoutMs);
+      return commitWrites(session, root, prepareCommit(await resolvePatches(writes, (key) => store.get(key))), timeoutMs);
     },
 
     close: () => session.close(),
   };
+  return store;
 }
 
 function connect(options: ZooKeeperStoreOptions): { root: string; timeoutMs: number; session: Session } {

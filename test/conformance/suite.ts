@@ -95,7 +95,7 @@ interface FaultedCommit {
 }
 
 /** Keys seeded before the faulted commits; each is changed by one commit at most, but 'check' is only checked. */
-const FAULT_SEEDS = ['put', 'deleted', 'any-deleted', 'any-put', 'deleted-with', 'check'];
+const FAULT_SEEDS = ['put', 'deleted', 'any-deleted', 'any-put', 'deleted-with', 'check', 'patched', 'patched-with'];
 
 const FAULTED_COMMITS: FaultedCommit[] = [
   { what: 'a put on its version', writes: (v) => [put('put', 1, v('put'))] },
@@ -106,6 +106,8 @@ const FAULTED_COMMITS: FaultedCommit[] = [
   { what: "an 'any' put", writes: () => [put('any-put', 2, 'any')] },
   { what: 'a delete and a create', writes: (v) => [{ key: 'deleted-with', expect: v('deleted-with'), delete: true }, put('new/4', 4, 'absent')] },
   { what: 'a check and a create', writes: (v) => [{ key: 'check', expect: v('check'), check: true }, put('new/5', 5, 'absent')] },
+  { what: 'a patch on its version', writes: (v) => [{ key: 'patched', expect: v('patched'), patch: { n: 1 } }] },
+  { what: 'a patch and a create', writes: (v) => [{ key: 'patched-with', expect: v('patched-with'), patch: { n: 2 } }, put('new/6', 6, 'absent')] },
 ];
 
 const CHECK_ONLY_COMMITS: FaultedCommit[] = [
@@ -273,6 +275,66 @@ export function testStore(name: string, harness: StoreHarness): void {
         await store.commit([put('lock', 1, 'absent')]);
         await expectConflict(store.commit([put('y', 1, 'absent'), { key: 'lock', expect: 'absent', check: true }]), 'lock');
         expect(await store.get('y')).toBeUndefined();
+      });
+    });
+
+    describe('patches', () => {
+      const record = { id: 'a', lastSeenAt: 1, events: [{ at: 1, type: 'admitted' }], nested: { keep: true } };
+
+      it('sets the fields it names, keeps the others, and returns the version the next get and list see', async () => {
+        const { store } = await open();
+        const v1 = (await store.commit([put('agents/a', record, 'absent')]))['agents/a']!;
+        const v2 = (await store.commit([{ key: 'agents/a', expect: v1, patch: { lastSeenAt: 2, lastRequestId: 'r2' } }]))['agents/a']!;
+        expect(v2).not.toBe(v1);
+        const merged = { ...record, lastSeenAt: 2, lastRequestId: 'r2' };
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: merged, version: v2 });
+        expect((await store.list('agents/')).items).toEqual([{ key: 'agents/a', value: merged, version: v2 }]);
+        // A second patch of another field keeps the first one's.
+        const v3 = (await store.commit([{ key: 'agents/a', expect: v2, patch: { lastSeenAt: 3 } }]))['agents/a']!;
+        expect((await store.get('agents/a'))).toEqual({ key: 'agents/a', value: { ...merged, lastSeenAt: 3 }, version: v3 });
+      });
+
+      it('conflicts on a stale version or a missing key, naming it, with nothing applied', async () => {
+        const { store } = await open();
+        const v1 = (await store.commit([put('agents/a', record, 'absent')]))['agents/a']!;
+        const v2 = (await store.commit([put('agents/a', { ...record, lastSeenAt: 5 }, v1)]))['agents/a']!;
+        await expectConflict(store.commit([{ key: 'agents/a', expect: v1, patch: { lastSeenAt: 9 } }]), 'agents/a');
+        await expectConflict(store.commit([{ key: 'agents/b', expect: v1, patch: { lastSeenAt: 9 } }]), 'agents/b');
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: { ...record, lastSeenAt: 5 }, version: v2 });
+        expect(await store.get('agents/b')).toBeUndefined();
+        // In a commit whose other expectation fails, the patch is not applied either.
+        await expectConflict(store.commit([{ key: 'agents/a', expect: v2, patch: { lastSeenAt: 9 } }, put('lock', 1, v1)]), 'lock');
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: { ...record, lastSeenAt: 5 }, version: v2 });
+      });
+
+      it('is replaced whole by a later put, and applies beside other writes in one commit', async () => {
+        const { store } = await open();
+        const v1 = (await store.commit([put('agents/a', record, 'absent')]))['agents/a']!;
+        const v2 = (await store.commit([{ key: 'agents/a', expect: v1, patch: { lastSeenAt: 2, extra: 'x' } }]))['agents/a']!;
+        const v3 = (await store.commit([put('agents/a', record, v2)]))['agents/a']!;
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: record, version: v3 });
+        const versions = await store.commit([{ key: 'agents/a', expect: v3, patch: { lastSeenAt: 4 } }, put('events/1', { n: 1 }, 'absent')]);
+        expect(Object.keys(versions).sort()).toEqual(['agents/a', 'events/1']);
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: { ...record, lastSeenAt: 4 }, version: versions['agents/a'] });
+      });
+
+      it('refuses a patch that expects absent or any, or names no field, before any I/O', async () => {
+        const { store } = await open();
+        await expectLimit(store.commit([{ key: 'a', expect: 'absent', patch: { x: 1 } } as unknown as Write]));
+        await expectLimit(store.commit([{ key: 'a', expect: 'any', patch: { x: 1 } } as unknown as Write]));
+        await expectLimit(store.commit([{ key: 'a', expect: 'v', patch: {} }]));
+        await expectLimit(store.commit([{ key: 'a', expect: 'v', patch: [1] as unknown as Record<string, unknown> }]));
+        expect(await store.get('a')).toBeUndefined();
+      });
+
+      it('lets exactly one of 20 concurrent patches on one version win', async () => {
+        const { store } = await open();
+        const v = (await store.commit([put('agents/a', record, 'absent')]))['agents/a']!;
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.commit([{ key: 'agents/a', expect: v, patch: { lastSeenAt: 100 + i } }])));
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, version: r.value['agents/a'] }] : []));
+        expect(won).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);
+        expect(await store.get('agents/a')).toEqual({ key: 'agents/a', value: { ...record, lastSeenAt: 100 + won[0]!.i }, version: won[0]!.version });
       });
     });
 
@@ -496,9 +558,11 @@ export function testStore(name: string, harness: StoreHarness): void {
           if ('ok' in outcome) {
             // Resolved by the adapter: applied exactly once, with the versions it reported.
             expect(changed, `${what}: applied in full`).toEqual(writing);
-            expect(Object.keys(outcome.ok).sort(), what).toEqual(writes.filter((w) => 'put' in w).map((w) => w.key).sort());
+            const putting = (w: Write) => 'put' in w || 'patch' in w;
+            expect(Object.keys(outcome.ok).sort(), what).toEqual(writes.filter(putting).map((w) => w.key).sort());
             for (const [i, w] of writes.entries()) {
-              if ('put' in w) expect(after[i]?.version, `${what}: ${w.key}`).toBe(outcome.ok[w.key]);
+              if (putting(w)) expect(after[i]?.version, `${what}: ${w.key}`).toBe(outcome.ok[w.key]);
+              if ('patch' in w) expect(after[i]?.value, `${what}: ${w.key} patched`).toEqual({ ...(before[i]?.value as object), ...w.patch });
               if (isDelete(w)) expect(after[i], `${what}: ${w.key} deleted`).toBeUndefined();
             }
             if (mode === 'before') expect(injection?.unsent, `${what}: resolved a write that failed unsent`).not.toBe('not-applied');
