@@ -96,12 +96,15 @@ function month(p: OperationProfile, agents: number, runtime: 'lambda' | 'worker'
 
 const calls = (t: Tally) => t.gets + t.lists + t.commits;
 const dynamoReads = (t: Tally) => t.dynamoGetUnits + t.dynamoQueryUnits;
-/** SQLite rows: a get reads its row, a page its rows and the one past it, a commit reads each key's version first. */
-const sqliteRowsRead = (t: Tally) => t.gets + t.listItems + t.lists + t.puts + t.deletes + t.checks;
-const sqliteRowsWritten = (t: Tally) => t.puts + t.deletes;
-/** Firestore: a document read each get and listed document (and the one past a page); a version check is a precondition on an update. */
-const firestoreReads = (t: Tally) => t.gets + t.listItems + t.lists;
-const firestoreWrites = (t: Tally) => t.puts + t.checks;
+/** SQLite rows: a get reads its row, a page its rows and the one past it, a commit reads each key's version first (a patch its row, twice). */
+const sqliteRowsRead = (t: Tally) => t.gets + t.listItems + t.lists + t.puts + t.deletes + t.checks + 2 * t.patches;
+const sqliteRowsWritten = (t: Tally) => t.puts + t.deletes + t.patches;
+/**
+ * Firestore: a document read each get and listed document (and the one past a page); a version check
+ * is a precondition on an update. A patch is a read and a write there (adapters/shared/patch.ts).
+ */
+const firestoreReads = (t: Tally) => t.gets + t.listItems + t.lists + t.patches;
+const firestoreWrites = (t: Tally) => t.puts + t.checks + t.patches;
 
 function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
   const { lambda, dynamodb } = prices.aws;

@@ -1,12 +1,14 @@
 // A store that counts what passes through it, by phase (heartbeat, sweep, master status…): calls,
 // items read and written, and the units the platforms bill them in. The bench sets `phase` before
 // each step of a sequential simulation, so every operation is charged to the step that caused it.
-import { itemBytes, toItem } from '../adapters/dynamodb/schema.ts';
-import { isCheck, isDelete, isPut, type Store, type Write } from '../src/store.ts';
+import { attr, itemBytes, toItem } from '../adapters/dynamodb/schema.ts';
+import { byteLength, isCheck, isDelete, isPatch, isPut, type Store, type Write } from '../src/store.ts';
 
 export interface Tally {
   /** Store calls. */
   gets: number;
+  /** Of the gets, those of agent records (`agents/…`): the rest read `master`, the ticket keys, indexes. */
+  agentGets: number;
   lists: number;
   commits: number;
   /** Records read: one a get, one each listed item. */
@@ -16,18 +18,20 @@ export interface Tally {
   puts: number;
   deletes: number;
   checks: number;
+  /** Fields set in place (a due lastSeenAt without the record at hand): an UpdateItem on DynamoDB, a read and a put elsewhere. */
+  patches: number;
   /** DynamoDB's units: strongly consistent reads of 4 KB (a get each item, a Query its page's total), writes of 1 KB, doubled in a transaction. */
   dynamoGetUnits: number;
   dynamoQueryUnits: number;
   dynamoWriteUnits: number;
 }
 
-export const emptyTally = (): Tally => ({ gets: 0, lists: 0, commits: 0, getItems: 0, listItems: 0, puts: 0, deletes: 0, checks: 0, dynamoGetUnits: 0, dynamoQueryUnits: 0, dynamoWriteUnits: 0 });
+export const emptyTally = (): Tally => ({ gets: 0, agentGets: 0, lists: 0, commits: 0, getItems: 0, listItems: 0, puts: 0, deletes: 0, checks: 0, patches: 0, dynamoGetUnits: 0, dynamoQueryUnits: 0, dynamoWriteUnits: 0 });
 
 /** Store reads as the goals count them: every get, every listed item (an empty page still costs a call). */
 export const reads = (t: Tally): number => t.gets + Math.max(t.listItems, t.lists);
-/** Store writes as the goals count them: every put and delete (a check writes nothing). */
-export const writes = (t: Tally): number => t.puts + t.deletes;
+/** Store writes as the goals count them: every put, patch and delete (a check writes nothing). */
+export const writes = (t: Tally): number => t.puts + t.patches + t.deletes;
 
 /** `t` divided by `n`, field by field: an average per heartbeat, per sweep. */
 export function perUnit(t: Tally, n: number): Tally {
@@ -49,8 +53,8 @@ const SAMPLE_VERSION = '00000000-0000-4000-8000-000000000000';
 const dynamoBytes = (key: string, value: unknown) => itemBytes(toItem(key, SAMPLE_VERSION, JSON.stringify(value) ?? 'null'));
 const units = (bytes: number, unit: number) => Math.max(1, Math.ceil(bytes / unit));
 
-/** The heartbeat path's commit: one put on an expected version is a plain conditional PutItem, not a transaction. */
-const singlePut = (w: Write[]) => w.length === 1 && isPut(w[0]!) && w[0].expect !== 'any' && w[0].expect !== 'absent';
+/** The heartbeat path's commit: one put or patch on an expected version is a plain PutItem or UpdateItem, not a transaction. */
+const singlePut = (w: Write[]) => w.length === 1 && (isPut(w[0]!) || isPatch(w[0]!)) && w[0].expect !== 'any' && w[0].expect !== 'absent';
 
 export interface CountingStore {
   store: Store;
@@ -70,6 +74,11 @@ export function countingStore(inner: Store): CountingStore {
     tallies.set(phase, t);
     return t;
   };
+  /** An UpdateItem bills the item as it is after it: the value, and the patched fields beside it as attributes of their own. */
+  const patchedBytes = async (key: string, patch: Record<string, unknown>) => {
+    const after = await inner.get(key);
+    return dynamoBytes(key, after?.value) + Object.keys(patch).reduce((sum, f) => sum + byteLength(`${attr.field}${f}`), 0);
+  };
   const counter: CountingStore = {
     phase: 'other',
     tallies,
@@ -85,6 +94,7 @@ export function countingStore(inner: Store): CountingStore {
         const item = await inner.get(key);
         const started = performance.now();
         t.gets++;
+        if (key.startsWith('agents/')) t.agentGets++;
         t.getItems += item ? 1 : 0;
         t.dynamoGetUnits += units(item ? dynamoBytes(key, item.value) : 0, 4096);
         counter.overheadMs += performance.now() - started;
@@ -110,7 +120,8 @@ export function countingStore(inner: Store): CountingStore {
           if (isPut(w)) t.puts++;
           else if (isDelete(w)) t.deletes++;
           else if (isCheck(w)) t.checks++;
-          t.dynamoWriteUnits += factor * units(isPut(w) ? dynamoBytes(w.key, w.put) : 0, 1024);
+          else t.patches++;
+          t.dynamoWriteUnits += factor * units(isPut(w) ? dynamoBytes(w.key, w.put) : isPatch(w) ? await patchedBytes(w.key, w.patch) : 0, 1024);
         }
         counter.overheadMs += performance.now() - started;
         return versions;

@@ -3,7 +3,7 @@
 // agent within one granularity; a ticket works only for the agent and secret it was issued to.
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
-import type { Store } from '../store.ts';
+import { StoreUnavailableError, type Store } from '../store.ts';
 import { TICKET_KEYS_KEY, TICKET_KEY_ROTATION } from '../registrar/tickets.ts';
 import { countingStore, type CountingStore } from '../../bench/counting-store.ts';
 import { failover, registerAgent, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
@@ -241,7 +241,7 @@ describe("a ticketed heartbeat's due lastSeenAt write (rule 13)", () => {
     expect(await m.store.get(`agents/${a.id}`)).toEqual(before);
   });
 
-  it('reads the record when another instance wrote it last (no wasted conditional write)', async () => {
+  it('writes on the version its ticket vouches for when another instance wrote the record last, without reading it (no affinity)', async () => {
     const spy = spyStore();
     const m = await servingMaster({ store: spy.store });
     const other = await servingMaster({ store: spy.store, clock: m.clock });
@@ -250,11 +250,63 @@ describe("a ticketed heartbeat's due lastSeenAt write (rule 13)", () => {
     const fromOther = await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
     expect(fromOther.status).toBe(200);
     m.clock.advance(m.policy.livenessGranularity);
+    const before = (await m.store.get<Record<string, unknown>>(`agents/${a.id}`))!.value;
     spy.clear();
     const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: fromOther.body.ticket });
     expect(res.status).toBe(200);
-    expect(spy.agentReads()).toBe(1);
+    expect(res.body).toMatchObject({ epoch: a.epoch, deactivated: false, ticket: expect.any(String) });
+    expect(spy.agentReads()).toBe(0);
     expect(spy.committed).toEqual([[`agents/${a.id}`]]);
+    // Exactly the write a read would have made: lastSeenAt and the request id, nothing else.
+    const after = (await m.store.get<Record<string, unknown>>(`agents/${a.id}`))!.value;
+    expect(after).toEqual({ ...before, lastSeenAt: m.clock.now(), lastRequestId: expect.any(String) });
+    expect(after.lastRequestId).not.toBe(before.lastRequestId);
+    // The new ticket names the version just written: the next due write needs no read either.
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    expect((await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: res.body.ticket })).status).toBe(200);
+    expect(spy.agentReads()).toBe(0);
+  });
+
+  it('without the record at hand, still carries an instruction given meanwhile: the patch conflicts and the record is read', async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    const other = await servingMaster({ store: spy.store, clock: m.clock });
+    const a = await ticketed(m);
+    expect((await m.api.operator('POST', `/agents/${a.id}/deactivate`, {})).status).toBeLessThan(300);
+    m.clock.advance(m.policy.livenessGranularity);
+    spy.clear();
+    const res = await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(res.status).toBe(200);
+    expect(res.body.deactivated).toBe(true);
+    expect(spy.agentReads()).toBe(1);
+    expect((await m.store.get<{ lastSeenAt: number; deactivated: boolean }>(`agents/${a.id}`))!.value).toMatchObject({ lastSeenAt: m.clock.now(), deactivated: true });
+  });
+
+  it('answers 200 after a patch whose outcome was lost only when the record holds its request id, else 503', async () => {
+    const inner = createMemoryStore();
+    let lose: 'applied' | 'not-applied' | undefined;
+    const store: Store = {
+      ...inner,
+      async commit(writes) {
+        const patching = writes.some((w) => 'patch' in w);
+        if (!patching || !lose) return inner.commit(writes);
+        if (lose === 'applied') await inner.commit(writes);
+        lose = undefined;
+        throw new StoreUnavailableError('the answer was lost', { outcome: 'unknown' });
+      },
+    };
+    const m = await servingMaster({ store });
+    const other = await servingMaster({ store, clock: m.clock });
+    const a = await ticketed(m);
+    m.clock.advance(m.policy.livenessGranularity);
+    lose = 'applied';
+    const res = await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(res.status).toBe(200);
+    expect((await store.get<{ lastSeenAt: number }>(`agents/${a.id}`))!.value.lastSeenAt).toBe(m.clock.now());
+    m.clock.advance(m.policy.livenessGranularity);
+    lose = 'not-applied';
+    expect((await other.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: res.body.ticket })).status).toBe(503);
   });
 
   it('never takes a secret the record no longer has: a rotated secret read afresh answers 401', async () => {

@@ -1,11 +1,11 @@
 // The agent protocol on top of the registrar core: register, re-register, heartbeat, leave.
 import {
   acceptHeartbeat, admitAgent, instructionsFor, isRefusal, leaveAllowed, machineReplaceable, markGone, otherEpoch, refuse, registerExisting, reregisterAgent, roomForAgent,
-  ticketAnswers, ticketClaims, ticketRefusesEpoch,
-  type AgentInfo, type AgentRecord, type Instructions, type Refusal,
+  livenessPatch, renewedClaims, ticketAnswers, ticketClaims, ticketPatchesLiveness, ticketRefusesEpoch,
+  type AgentInfo, type AgentRecord, type Instructions, type Refusal, type TicketClaims,
 } from '../registry/index.ts';
 import { constantTimeEqual, hashSecret } from '../secrets.ts';
-import type { Item, Version, Write } from '../store.ts';
+import { ConflictError, StoreUnavailableError, type Item, type Version, type Write } from '../store.ts';
 import { RefusedError, agentKey, machineKey, tombstoneKey, type Change, type RegistrarCore } from './core.ts';
 import type { RecordCache } from './record-cache.ts';
 import type { Tickets } from './tickets.ts';
@@ -82,6 +82,30 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
     return current && current.epoch > cached ? (await core.currentMaster({ fresh: true })).value.epoch : cached;
   }
 
+  /**
+   * A due lastSeenAt write on the version an expired ticket names, without reading the record (an
+   * instance that does not hold it: no affinity). Undefined when the record changed since: the
+   * caller reads it and decides, so 409, 410 and instructions reach the agent as after any read.
+   * After an unknown outcome, only the record's request id proves the write (rule 11).
+   */
+  async function patchLiveness(id: string, claims: TicketClaims, secretHash: string, epoch: number): Promise<HeartbeatAnswer | undefined> {
+    const now = clock.now();
+    const requestId = core.entropy.id();
+    const key = agentKey(id);
+    let version: Version | undefined;
+    try {
+      version = (await core.withRetry(() => core.store.commit([{ key, expect: claims.version, patch: livenessPatch(now, requestId) }])))[key];
+    } catch (err) {
+      if (err instanceof ConflictError) return undefined;
+      if (!(err instanceof StoreUnavailableError && err.outcome === 'unknown')) throw err;
+      const after = await core.readAgent(id);
+      if (after?.value.lastRequestId !== requestId) throw new StoreUnavailableError(`the outcome of the write to agent ${id} is unknown`, { outcome: 'unknown', cause: err });
+      version = after.version;
+    }
+    const ticket = version ? await tickets.issue(renewedClaims(claims, version, now, policy), secretHash) : undefined;
+    return { epoch, instructions: instructionsFor(claims, now), ...(ticket ? { ticket } : {}) };
+  }
+
   return {
     /** Rule 1; with an agent-chosen id, a retry with the same secret is idempotent and another secret is refused. */
     async register(r: Registration): Promise<Registered> {
@@ -132,10 +156,10 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
 
     /**
      * Rule 2: costs a store write at most once per granularity. Rule 13: a valid ticket answers
-     * without reading the store while no write is due. When the write falls due, and this instance
-     * holds the record at the version the ticket vouches for, it writes expecting that version
-     * without reading: any change since conflicts, and then the record is read, so 409, 410 and
-     * operator instructions reach the agent as they would after a read. The answer carries a new ticket.
+     * without reading the store while no write is due. When the write falls due it expects the
+     * version the ticket vouches for, without reading: the whole record when this instance holds it,
+     * else a patch of lastSeenAt. Any change since conflicts, and then the record is read, so 409,
+     * 410 and operator instructions reach the agent as they would after a read. The answer carries a new ticket.
      */
     async heartbeat(id: string, secret: string, hb: { epoch: number; drained?: boolean; ticket?: string }): Promise<HeartbeatAnswer> {
       const secretHash = hashSecret(secret);
@@ -148,6 +172,10 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
           if (ticketAnswers(claims, hb, epoch, now)) return { epoch, instructions: instructionsFor(claims, now), ticket: hb.ticket };
           if (ticketRefusesEpoch(claims, hb, epoch, now)) throw new RefusedError(otherEpoch(epoch));
           known = cache.get(id, claims.version);
+          if (!known && ticketPatchesLiveness(claims, hb, epoch)) {
+            const patched = await patchLiveness(id, claims, secretHash, epoch);
+            if (patched) return patched;
+          }
         }
       }
       let masterEpoch = (await core.currentMaster()).value.epoch;

@@ -35,6 +35,27 @@ export function ticketClaims(record: AgentRecord, version: string, p: Pick<Polic
 }
 
 /**
+ * Whether an expired ticket's due lastSeenAt write may be made on the version it names without
+ * reading the record: the agent heartbeats in the ticket's epoch, the instance's current one, and
+ * reports nothing. Then the record at that version, an admitted agent in this epoch, would take
+ * exactly `livenessPatch`; if it changed since, the write conflicts and the record decides.
+ */
+export function ticketPatchesLiveness(claims: TicketClaims, hb: { epoch: number; drained?: boolean }, masterEpoch: number): boolean {
+  return !hb.drained && claims.epoch === hb.epoch && claims.epoch === masterEpoch;
+}
+
+/** What a due heartbeat changes in a record that is otherwise as its ticket says (rule 2, rule 11). */
+export const livenessPatch = (now: number, requestId: string) => ({ lastSeenAt: now, lastRequestId: requestId });
+
+/** The claims after `livenessPatch` wrote the record at `version`: the same record, seen at `now`. */
+export const renewedClaims = (claims: TicketClaims, version: string, now: number, p: Pick<Policy, 'livenessGranularity'>): TicketClaims => ({
+  ...claims,
+  version,
+  lastSeenAt: now,
+  expiresAt: now + p.livenessGranularity,
+});
+
+/**
  * Whether a verified ticket answers this heartbeat without the store: no lastSeenAt write is due
  * (the ticket has not expired), the agent reports nothing, and its epoch is the ticket's and the
  * instance's current one. So 409, 410 and an operator's instructions reach the agent within one

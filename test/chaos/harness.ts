@@ -157,6 +157,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRun> {
     list: (prefix, opts) => counted(() => o.store.list(prefix, opts)),
     async commit(writes) {
       const versions = await counted(() => o.store.commit(writes));
+      // Due lastSeenAt writes from an instance that did not hold the record (rule 13, no affinity).
+      if (writes.some((w) => 'patch' in w)) stats.patches = (stats.patches ?? 0) + 1;
       for (const w of writes) {
         const value = 'put' in w ? (w.put as { status?: string; events?: { type: string }[] }) : undefined;
         const last = value?.events?.at(-1) as { type: string; reason?: string } | undefined;
