@@ -3,7 +3,7 @@
 // agent within one granularity; a ticket works only for the agent and secret it was issued to.
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
-import { StoreUnavailableError, type Store } from '../store.ts';
+import { StoreUnavailableError, type Store, type Write } from '../store.ts';
 import { TICKET_KEYS_KEY, TICKET_KEY_ROTATION } from '../registrar/tickets.ts';
 import { countingStore, type CountingStore } from '../../bench/counting-store.ts';
 import { failover, registerAgent, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
@@ -214,6 +214,25 @@ describe("a ticketed heartbeat's due lastSeenAt write (rule 13)", () => {
     spy.clear();
     expect((await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: res.body.ticket })).status).toBe(200);
     expect(spy.agentReads()).toBe(0);
+  });
+
+  it('on the instance that registered the agent, writes the whole record it holds: no read, and no patch to merge', async () => {
+    const spy = spyStore();
+    const m = await servingMaster({ store: spy.store });
+    const registered = await m.api.register({ hostname: 'a1' });
+    const a = { id: registered.body.agentId as string, secret: registered.body.secret as string };
+    m.clock.advance(m.policy.livenessGranularity);
+    const commits: Write[][] = [];
+    const commit = spy.store.commit;
+    spy.store.commit = (writes) => {
+      commits.push(writes);
+      return commit(writes);
+    };
+    spy.clear();
+    const res = await m.api.heartbeat(a.id, a.secret, { epoch: registered.body.epoch, ticket: registered.body.ticket });
+    expect(res.status).toBe(200);
+    expect(spy.agentReads()).toBe(0);
+    expect(commits.map((ws) => ws.map((w) => Object.keys(w).find((k) => k !== 'key' && k !== 'expect')))).toEqual([['put']]);
   });
 
   it("carries an operator's instruction given meanwhile: the write conflicts and the record is read", async () => {

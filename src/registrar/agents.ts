@@ -67,6 +67,14 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
     return [...writes, { key: agentKey(older.value.id), expect: older.version, put: { ...gone, lastRequestId: core.entropy.id() } }];
   }
 
+  /**
+   * The record this instance just wrote, for the due write its ticket will bring (a whole put, no
+   * read): an agent keeps the instance that registered it wherever there is one (Node, a Durable Object).
+   */
+  const remember = (record: AgentRecord, version: Version | undefined) => {
+    if (version) cache.set(record.id, { key: agentKey(record.id), version, value: record });
+  };
+
   /** A ticket for the record just written, when it is admitted in the epoch the agent is answered. */
   async function ticketFor(record: AgentRecord, version: Version | undefined, epoch: number, secretHash: string): Promise<string | undefined> {
     const claims = version && record.epoch === epoch ? ticketClaims(record, version, policy) : undefined;
@@ -134,6 +142,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
         const replaced = await replaceMachine(r.info.machineId, id, now, r.previousSecret);
         return isRefusal(replaced) ? replaced : { ...admitted, writes: [...fence, ...replaced] };
       }, r.agentId ? {} : { known: 'absent' });
+      remember(record!, version);
       const ticket = await ticketFor(record!, version, epoch, secretHash);
       return { record: record!, secret, epoch, ...(ticket ? { ticket } : {}) };
     },
@@ -149,6 +158,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
         return authenticate(id, current, secretHash) ??
           reregisterAgent(current!, { info: r.info, epoch, now: clock.now(), by: id, ...(newHash ? { secretHash: newHash } : {}) });
       });
+      remember(record!, version);
       // After a failover every agent re-registers, then heartbeats: with a ticket that heartbeat reads nothing.
       const ticket = await ticketFor(record!, version, epoch, newHash ?? secretHash);
       return { record: record!, epoch, ...(rotated ? { secret: rotated } : {}), ...(ticket ? { ticket } : {}) };
@@ -195,7 +205,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
         cache.delete(id);
         throw new RefusedError(refuse('gone', `agent ${id} was marked gone`));
       }
-      if (version) cache.set(id, { key: agentKey(id), version, value: record! });
+      remember(record!, version);
       const ticket = await ticketFor(record!, version, masterEpoch, secretHash);
       return { record: record!, epoch: masterEpoch, instructions: instructionsFor(record!, clock.now()), ...(ticket ? { ticket } : {}) };
     },
