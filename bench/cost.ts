@@ -72,16 +72,26 @@ export interface Profiles {
   spread: OperationProfile;
 }
 
+/** Reads an instance makes for itself (`master` every maxClockSkew, the ticket keys), per instance-second: they grow with instances, not heartbeats. */
+const ownReadsPerSecond = (p: OperationProfile) => ((p.perHeartbeat.gets - p.perHeartbeat.agentGets) * p.heartbeats) / (Math.max(1, p.instances) * p.minutes * 60);
+
 /**
- * Store operations per heartbeat on `n` instances without affinity: a due write finds its record in
- * an instance's cache with a chance of 1/n, so the misses grow with 1 − 1/n, interpolated (and past
- * it, extrapolated) between the one-instance and the spread measurements.
+ * Store operations per heartbeat of a fleet of `agents` served by `instances`, `cached` when the
+ * agents keep the instance that last wrote their record (one instance, or one object whose cache
+ * holds its agents): then a due write puts the record it holds, as measured on one instance.
+ * Otherwise, as measured over several instances without affinity: the due write is a patch, and a
+ * patch leaves no record cached anywhere, so from two instances on nearly every due write is one.
+ * The instances' own reads are added for their number and the fleet's heartbeat rate.
  */
-export function heartbeatTally({ one, spread }: Profiles, n: number): Tally {
-  const w = spread.instances <= 1 ? 0 : (1 - 1 / Math.max(1, n)) / (1 - 1 / spread.instances);
-  const a = one.perHeartbeat;
-  const b = spread.perHeartbeat;
-  return Object.fromEntries(Object.keys(a).map((k) => [k, Math.max(0, a[k as keyof Tally] + w * (b[k as keyof Tally] - a[k as keyof Tally]))])) as unknown as Tally;
+export function heartbeatTally({ one, spread }: Profiles, o: { instances: number; cached: boolean }, agents: number): Tally {
+  const p = o.cached ? one : spread;
+  const heartbeatsPerSecond = (p.heartbeats / (p.agents * p.minutes * 60)) * agents;
+  const measured = p.perHeartbeat.gets - p.perHeartbeat.agentGets;
+  const own = (Math.max(1, o.instances) * ownReadsPerSecond(p)) / heartbeatsPerSecond;
+  // Those reads are of small records: one read unit each.
+  const t = { ...p.perHeartbeat };
+  for (const f of ['gets', 'getItems', 'dynamoGetUnits'] as const) t[f] = Math.max(0, t[f] - measured + own);
+  return t;
 }
 
 /** The month of a fleet of `agents`: heartbeats as measured (the client's jitter included), sweeps at the runtime's default interval. */
@@ -114,7 +124,7 @@ function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
   // Instances: the heartbeats in flight at once (Little's law), at the spread measurement's store calls.
   const spread = month(p, agents, 'lambda', ps.spread.perHeartbeat);
   const instances = Math.max(1, Math.ceil((spread.heartbeats / A.secondsPerMonth) * (msPerHeartbeat(spread.hb) / 1000)));
-  const m = month(p, agents, 'lambda', heartbeatTally(ps, instances));
+  const m = month(p, agents, 'lambda', heartbeatTally(ps, { instances, cached: instances <= 1 }, agents));
   const heartbeatMs = msPerHeartbeat(m.hb);
   const scanMs = m.sweep.lists * A.listPageMs + (m.sweep.gets + m.sweep.commits) * A.storeRoundTripMs.dynamodb;
   const sweeperRuns = A.secondsPerMonth / A.lambdaSweeperScheduleSeconds;
@@ -145,7 +155,7 @@ function workersDurableObjects(ps: Profiles, agents: number, shards = 1): Platfo
   // One object holds the registry (or a shard of it) and its registrar: a due write finds its record
   // cached there while the object's agents fit its cache; beyond it (the least recently written go
   // first, and every agent writes in turn) it misses as if no instance held it.
-  const m = month(p, agents, 'worker', heartbeatTally(ps, agents / shards <= SERVERLESS_RECORD_CACHE_ENTRIES ? 1 : Number.POSITIVE_INFINITY));
+  const m = month(p, agents, 'worker', heartbeatTally(ps, { instances: shards, cached: agents / shards <= SERVERLESS_RECORD_CACHE_ENTRIES }, agents));
   // The Worker answers a heartbeat its ticket covers; the others (a store read or a due write each) reach the object.
   const reaching = m.heartbeats * Math.min(1, Math.max(m.hb.gets, m.hb.commits));
   const perSecond = reaching / A.secondsPerMonth;
@@ -190,7 +200,7 @@ function cloudRunFirestore(ps: Profiles, agents: number): PlatformCost {
   const perSecond = month(p, agents, 'node').heartbeats / A.secondsPerMonth;
   const instances = Math.max(1, Math.ceil((perSecond * p.cpuMsPerHeartbeat) / 1000 / (A.cloudRunVcpu * A.cloudRunConcurrencyTarget)));
   // Requests spread over the instances without affinity.
-  const m = month(p, agents, 'node', heartbeatTally(ps, instances));
+  const m = month(p, agents, 'node', heartbeatTally(ps, { instances, cached: instances <= 1 }, agents));
   const lines = {
     'instance time': instances * A.secondsPerMonth * (A.cloudRunVcpu * run.instanceVcpuSecond + A.cloudRunMemoryGib * run.instanceGibSecond),
     'heartbeat reads': m.heartbeats * firestoreReads(m.hb) * (fs.readPerMillion / M),
