@@ -187,6 +187,19 @@ describe('the AWS CDK stack', { timeout: 120_000 }, () => {
     expect(byType('AWS::IAM::Role')).toHaveLength(2);
   });
 
+  it('grants every table action the store sends at run time (adapters/dynamodb), the parts of a transaction included', () => {
+    const source = ['index.ts', 'commit.ts', 'list.ts'].map((f) => readFileSync(new URL(`../adapters/dynamodb/${f}`, import.meta.url), 'utf8')).join('\n');
+    const commands = [...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!);
+    expect(commands).toContain('TransactWriteItems');
+    // IAM authorizes a transaction by its parts: Put, Update, Delete and ConditionCheck.
+    const parts = [...source.matchAll(/\{ (Put|Update|Delete|ConditionCheck): \{/g)].map((m) => (m[1] === 'ConditionCheck' ? 'ConditionCheckItem' : `${m[1]}Item`));
+    const needed = new Set([...commands.filter((c) => c !== 'TransactWriteItems'), ...parts].map((a) => `dynamodb:${a}`));
+    expect(needed).toContain('dynamodb:UpdateItem'); // a due lastSeenAt without the record: a patch
+    expect([...needed].filter((a) => !(TABLE_ACTIONS.api as readonly string[]).includes(a))).toEqual([]);
+    // The sweeper exports nothing (Scan) and never heartbeats (UpdateItem: the patch of lastSeenAt).
+    expect([...needed].filter((a) => !(TABLE_ACTIONS.sweeper as readonly string[]).includes(a)).sort()).toEqual(['dynamodb:Scan', 'dynamodb:UpdateItem'].filter((a) => needed.has(a)));
+  });
+
   it('keeps each function’s logs a month in its own group, JSON, without per-invocation platform lines on the API', () => {
     for (const [id, system] of [[ids.api, 'WARN'], [ids.sweeper, 'INFO']] as const) {
       const group = s.resources[fn(id).LoggingConfig.LogGroup.Ref]!;

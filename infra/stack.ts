@@ -31,10 +31,11 @@ const ENTRY = fileURLToPath(new URL('../src/lambda.ts', import.meta.url));
 /**
  * What each function calls on the table (adapters/dynamodb): GetItem, Query (a key segment) and PutItem
  * directly; TransactWriteItems, whose Put, Delete and ConditionCheck parts IAM authorizes as PutItem,
- * DeleteItem and ConditionCheckItem; Scan only for the whole-registry export (`GET /api/v1/registry`).
+ * DeleteItem and ConditionCheckItem; Scan only for the whole-registry export (`GET /api/v1/registry`);
+ * UpdateItem only for a heartbeat's patch of lastSeenAt, which the sweeper never writes.
  */
 export const TABLE_ACTIONS = {
-  api: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+  api: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
   sweeper: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
 } as const;
 
