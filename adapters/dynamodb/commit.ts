@@ -2,12 +2,14 @@
 //
 // A single put or patch on an expected version is a PutItem or an UpdateItem (the heartbeat path);
 // everything else (several writes, a delete, a check, an 'any' or 'absent' put) is one
-// TransactWriteItems with a ClientRequestToken. Both can be sent again unchanged after a failure that may have applied them:
+// TransactWriteItems with a ClientRequestToken. Each can be sent again unchanged after a failure
+// that may have applied it:
 // - the transaction, because DynamoDB answers a replay of an applied token with success (10 minutes)
 //   and applies nothing again;
-// - the PutItem (and UpdateItem), because a failed condition returns the item (ReturnValuesOnConditionCheckFailure) and
-//   our version there, new for this commit, proves the first attempt applied. Its condition names a
-//   version that is never written again, so a replay can never pass it a second time.
+// - the PutItem and the UpdateItem, because a failed condition returns the item
+//   (ReturnValuesOnConditionCheckFailure) and our version there, new for this commit, proves the
+//   first attempt applied. Its condition names a version that is never written again, so a replay
+//   can never pass it a second time.
 // An 'absent' put is never a PutItem: if it applied, lost its answer, and the key was deleted before
 // the retry, the condition would hold again and the retry would bring back the deleted version.
 // A condition that fails once a PutItem may already have applied proves nothing (someone may have
@@ -98,32 +100,30 @@ function putItem(client: DynamoDBClient, table: string, { write, json }: Prepare
     ...condition(write),
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
-  return {
-    async send(maybeApplied, abortSignal) {
-      const command = new PutItemCommand(input);
-      command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
-      await client.send(command, { abortSignal });
-    },
-    keys: [write.key],
-    replaySafe: false,
-    shows: (current) => versionOf(current) === version,
-  };
+  return singleItem(write.key, version, async (maybeApplied, abortSignal) => {
+    const command = new PutItemCommand(input);
+    command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
+    await client.send(command, { abortSignal });
+  });
 }
 
 function updateItem(client: DynamoDBClient, table: string, write: PatchWrite, versions: Record<string, Version>): WriteRequest {
   const version = versions[write.key]!;
   const input = { TableName: table, Key: primaryKey(write.key), ...update(write, version), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const };
-  return {
-    async send(maybeApplied, abortSignal) {
-      const command = new UpdateItemCommand(input);
-      command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
-      await client.send(command, { abortSignal });
-    },
-    keys: [write.key],
-    replaySafe: false,
-    shows: (current) => versionOf(current) === version,
-  };
+  return singleItem(write.key, version, async (maybeApplied, abortSignal) => {
+    const command = new UpdateItemCommand(input);
+    command.middlewareStack.add(watchAttempts(maybeApplied), watchOptions);
+    await client.send(command, { abortSignal });
+  });
 }
+
+/** A PutItem or UpdateItem: a failed condition returns the item, and only our new version there proves a lost attempt applied. */
+const singleItem = (key: string, version: Version, send: WriteRequest['send']): WriteRequest => ({
+  send,
+  keys: [key],
+  replaySafe: false,
+  shows: (current) => versionOf(current) === version,
+});
 
 /** A patch as an update of its fields' attributes and the version, on the expected version. */
 function update(write: PatchWrite, version: Version): { UpdateExpression: string } & Required<Condition> {
