@@ -176,7 +176,6 @@ describe('heartbeats with a ticket (rule 13)', () => {
 /** A store that records the keys read with `get` and the keys each commit wrote. */
 function spyStore(inner: Store = createMemoryStore()) {
   const got: string[] = [];
-  const committed: string[][] = [];
   const writes: Write[][] = [];
   const store: Store = {
     ...inner,
@@ -185,7 +184,6 @@ function spyStore(inner: Store = createMemoryStore()) {
       return inner.get(key);
     },
     commit(ws) {
-      committed.push(ws.map((w) => w.key));
       writes.push(ws);
       return inner.commit(ws);
     },
@@ -193,10 +191,15 @@ function spyStore(inner: Store = createMemoryStore()) {
   const agentReads = () => got.filter((k) => k.startsWith('agents/')).length;
   const clear = () => {
     got.length = 0;
-    committed.length = 0;
     writes.length = 0;
   };
-  return { store, got, committed, writes, agentReads, clear };
+  return {
+    store, got, writes, agentReads, clear,
+    /** The keys each commit wrote. */
+    get committed() {
+      return writes.map((ws) => ws.map((w) => w.key));
+    },
+  };
 }
 
 describe("a ticketed heartbeat's due lastSeenAt write (rule 13)", () => {
