@@ -1,7 +1,8 @@
 // The embedded LevelDB store (the seed's local store): one process, one data folder, every
-// commit one synced atomic batch. LevelDB itself takes a LOCK file, so a second process gets a
-// clear error instead of sharing the folder; within the process, commits are serialized so that
-// reading the expectations and writing the batch cannot interleave.
+// commit in a synced atomic batch. LevelDB itself takes a LOCK file, so a second process gets a
+// clear error instead of sharing the folder; within the process, one batch is in flight at a time
+// and the commits that arrive meanwhile share the next one, so that reading the expectations and
+// writing the batch cannot interleave and concurrent commits share an fsync.
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
@@ -13,12 +14,25 @@ import {
 } from '../../src/store.ts';
 
 type Db = ClassicLevel<string, string>;
+type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+/** A commit waiting for the batch it will go out in. */
+interface Pending {
+  prepared: PreparedWrite[];
+  resolve(versions: Record<string, Version>): void;
+  reject(err: unknown): void;
+}
+
+/** At most this many commits share one synced batch (a few MB at the contract's value limit). */
+const DEFAULT_MAX_GROUP = 64;
 
 export interface LevelDbStoreOptions {
   /** The data folder; created if missing. */
   location: string;
   /** An already opened database on that folder (tests use it to inject faults). */
   db?: Db;
+  /** At most this many commits share one synced batch; 1 gives each its own (the bench's baseline). */
+  maxGroup?: number;
 }
 
 /** Each value is kept as "<version> <json>": versions are UUIDs, so the first space ends them. */
@@ -47,14 +61,9 @@ export async function openLevelDb(location: string): Promise<Db> {
 
 export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Store> {
   const db = opts.db ?? (await openLevelDb(opts.location));
+  const maxGroup = opts.maxGroup ?? DEFAULT_MAX_GROUP;
   /** Set by a failed write: LevelDB may still show it after a reopen, so this handle is not trusted. */
   let failed: string | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  const serialized = <R>(fn: () => Promise<R>): Promise<R> => {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => {});
-    return run;
-  };
 
   // Reads are synchronous: records are small and the folder is local (mostly LevelDB's block cache
   // or the page cache), so a read costs less than the thread-pool round trip of an asynchronous get,
@@ -66,37 +75,90 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       throw new StoreUnavailableError(`LevelDB read failed: ${(err as Error).message}`, { cause: err });
     }
   };
+  const versionOf = (raw: string | undefined): Version | undefined => (raw === undefined ? undefined : raw.slice(0, raw.indexOf(' ')));
 
-  async function apply(prepared: PreparedWrite[]): Promise<Record<string, Version>> {
-    const current = new Map<string, Version | undefined>();
-    for (const { write } of prepared) {
-      const raw = read(write.key);
-      const version = raw === undefined ? undefined : raw.slice(0, raw.indexOf(' '));
-      current.set(write.key, version);
-      if (!expectationHolds(write.expect, version)) throw new ConflictError(write.key);
+  // Group commit: commits that arrive while a synced batch is in flight wait for it, then go out
+  // together in the next one. Each is checked in arrival order against the folder and the commits
+  // before it in its group, so a conflict refuses that commit alone; the group shares one fsync,
+  // and each commit is answered only once its batch is durable.
+  let waiting: Pending[] = [];
+  let flushing: Promise<void> | undefined;
+
+  const enqueue = (prepared: PreparedWrite[]) =>
+    new Promise<Record<string, Version>>((resolve, reject) => {
+      waiting.push({ prepared, resolve, reject });
+      flushing ??= flush();
+    });
+
+  async function flush(): Promise<void> {
+    try {
+      while (waiting.length > 0) {
+        const group = waiting.slice(0, maxGroup);
+        waiting = waiting.slice(group.length);
+        await writeGroup(group);
+      }
+    } finally {
+      flushing = undefined;
     }
-    const versions: Record<string, Version> = {};
-    const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = [];
-    for (const { write, json } of prepared) {
-      if (isCheck(write)) continue;
-      if (isDelete(write)) {
-        ops.push({ type: 'del', key: write.key });
+  }
+
+  async function writeGroup(group: Pending[]): Promise<void> {
+    /** Each key's version as the accepted commits before this one leave it (undefined: absent). */
+    const latest = new Map<string, Version | undefined>();
+    /** Each key's version in the folder before the group, for proving a failed batch. */
+    const before = new Map<string, Version | undefined>();
+    const accepted: { pending: Pending; versions: Record<string, Version> }[] = [];
+    const ops: BatchOp[] = [];
+    // Refused after the batch lands, so that a commit that lost to another reads the winner when it tries again.
+    const refused: { pending: Pending; err: unknown }[] = [];
+    for (const pending of group) {
+      try {
+        for (const { write } of pending.prepared) {
+          if (!latest.has(write.key)) {
+            const version = versionOf(read(write.key));
+            latest.set(write.key, version);
+            before.set(write.key, version);
+          }
+          if (!expectationHolds(write.expect, latest.get(write.key))) throw new ConflictError(write.key);
+        }
+      } catch (err) {
+        refused.push({ pending, err });
         continue;
       }
-      versions[write.key] = newVersion();
-      ops.push({ type: 'put', key: write.key, value: encode(versions[write.key]!, json!) });
+      const versions: Record<string, Version> = {};
+      for (const { write, json } of pending.prepared) {
+        if (isCheck(write)) continue;
+        if (isDelete(write)) {
+          ops.push({ type: 'del', key: write.key });
+          latest.set(write.key, undefined);
+          continue;
+        }
+        versions[write.key] = newVersion();
+        ops.push({ type: 'put', key: write.key, value: encode(versions[write.key]!, json!) });
+        latest.set(write.key, versions[write.key]);
+      }
+      accepted.push({ pending, versions });
     }
-    if (ops.length === 0) return versions;
+    const outcome = ops.length > 0 ? await writeBatch(ops, before) : undefined;
+    for (const { pending, versions } of accepted) {
+      if (outcome) pending.reject(outcome);
+      else pending.resolve(versions);
+    }
+    for (const { pending, err } of refused) pending.reject(err);
+  }
+
+  /** Writes one synced batch; undefined when it is durable, else the error for each of its commits. */
+  async function writeBatch(ops: BatchOp[], before: Map<string, Version | undefined>): Promise<StoreUnavailableError | undefined> {
     try {
       await db.batch(ops, { sync: true });
+      return undefined;
     } catch (err) {
-      // We hold the only handle and the commit lock, so any write the folder shows proves the batch.
-      if (wasApplied(prepared, versions, current)) return versions;
+      // We hold the only handle and write one batch at a time, so any write the folder shows proves the batch.
+      if (wasApplied(ops, before)) return undefined;
       // LevelDB documents that a failed synced write may still appear after a reopen: unknown.
       failed = `LevelDB write failed (${(err as Error).message}); restart the master to reopen the store`;
-      throw new StoreUnavailableError(failed, { outcome: 'unknown', cause: err });
+      return new StoreUnavailableError(failed, { outcome: 'unknown', cause: err });
     }
-    return versions;
   }
 
   /** A read whose failure shows nothing: what proving a write needs. */
@@ -108,12 +170,14 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     }
   };
 
-  function wasApplied(prepared: PreparedWrite[], versions: Record<string, Version>, before: Map<string, Version | undefined>) {
-    for (const { write } of prepared) {
-      if (isCheck(write)) continue;
-      const raw = readOrNothing(write.key);
-      const shows = isDelete(write) ? before.get(write.key) !== undefined && raw === undefined : raw?.startsWith(`${versions[write.key]} `) === true;
-      if (shows) return true;
+  /** Whether the folder shows the batch: the last write to any of its keys (a batch applies whole). */
+  function wasApplied(ops: BatchOp[], before: Map<string, Version | undefined>): boolean {
+    const seen = new Set<string>();
+    for (const op of ops.toReversed()) {
+      if (seen.has(op.key)) continue;
+      seen.add(op.key);
+      const raw = readOrNothing(op.key);
+      if (op.type === 'put' ? raw === op.value : before.get(op.key) !== undefined && raw === undefined) return true;
     }
     return false;
   }
@@ -149,12 +213,12 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     },
 
     async commit(writes: Write[]) {
-      const prepared = prepareCommit(await resolvePatches(writes, (key) => store.get(key)));
-      return serialized(() => apply(prepared));
+      return enqueue(prepareCommit(await resolvePatches(writes, (key) => store.get(key))));
     },
 
     async close() {
-      await serialized(() => db.close());
+      while (flushing) await flushing;
+      await db.close();
     },
   };
   return store;

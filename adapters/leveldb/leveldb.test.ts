@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/store.ts';
+import { ConflictError, StoreUnavailableError } from '../../src/store.ts';
 import { createLevelDbStore, openLevelDb } from './index.ts';
 
 const run = promisify(execFile);
@@ -100,5 +100,106 @@ describe('leveldb store', () => {
     const versions = await store.commit([{ key: 'missing', expect: 'any', delete: true }, { key: 'b', expect: 'absent', put: 1 }]);
     expect((await store.get('b'))?.version).toBe(versions.b);
     await store.close();
+  });
+
+  describe('group commit', () => {
+    /** A store whose batches are counted and wait, each, until the test lets them go (or fail). */
+    async function gatedStore() {
+      const location = await tempDir();
+      const db = await openLevelDb(location);
+      const batch = db.batch.bind(db);
+      const batches: number[] = [];
+      let release: () => void = () => {};
+      let gate = Promise.resolve();
+      let fault: 'before' | 'after' | undefined;
+      db.batch = (async (...args: Parameters<typeof batch>) => {
+        batches.push(((args as unknown[])[0] as unknown[]).length);
+        await gate;
+        if (fault === 'before') throw new Error('injected: IO error before write');
+        await batch(...args);
+        if (fault === 'after') throw new Error('injected: IO error after write');
+      }) as unknown as typeof db.batch;
+      const hold = () => {
+        gate = new Promise((resolve) => {
+          release = resolve;
+        });
+      };
+      const store = await createLevelDbStore({ location, db });
+      return { location, store, batches, hold, release: () => release(), fail: (mode: 'before' | 'after') => (fault = mode) };
+    }
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    it('writes the commits that arrive while a batch is in flight in one synced batch, each answered with its own versions once durable', async () => {
+      const { location, store, batches, hold, release } = await gatedStore();
+      hold();
+      const first = store.commit([{ key: 'first', expect: 'absent', put: 0 }]);
+      const rest = Array.from({ length: 40 }, (_, i) => store.commit([{ key: `k${i}`, expect: 'absent', put: i }, { key: `e${i}`, expect: 'absent', put: { i } }]));
+      await settle();
+      expect(batches).toEqual([1]); // the others wait for the batch in flight
+      release();
+      const versions = await Promise.all([first, ...rest]);
+      expect(batches).toEqual([1, 80]);
+      await store.close();
+      const reopened = await createLevelDbStore({ location });
+      for (let i = 0; i < 40; i++) {
+        expect(await reopened.get(`k${i}`)).toEqual({ key: `k${i}`, value: i, version: versions[i + 1]![`k${i}`] });
+        expect((await reopened.get(`e${i}`))?.version).toBe(versions[i + 1]![`e${i}`]);
+      }
+      await reopened.close();
+    });
+
+    it('refuses only the commit whose expectation fails against the ones before it, and only once the others landed', async () => {
+      const { store, hold, release, batches } = await gatedStore();
+      const { taken } = await store.commit([{ key: 'taken', expect: 'absent', put: 'old' }]);
+      hold();
+      const blocker = store.commit([{ key: 'blocker', expect: 'absent', put: 1 }]);
+      await settle();
+      const a = store.commit([{ key: 'k', expect: 'absent', put: 'a' }]);
+      const b = store.commit([{ key: 'k', expect: 'absent', put: 'b' }, { key: 'other', expect: 'absent', put: 'b' }]);
+      const c = store.commit([{ key: 'taken', expect: taken!, put: 'c' }]);
+      const d = store.commit([{ key: 'taken', expect: taken!, delete: true }]);
+      const e = store.commit([{ key: 'nowhere', expect: 'absent', check: true }, { key: 'j', expect: 'absent', put: 'e' }]);
+      const f = store.commit([{ key: 'k', expect: 'absent', check: true }]); // a created it, earlier in the same batch
+      const refusedB = b.then(async () => 'applied', async (err: unknown) => ({ err, k: await store.get('k') }));
+      release();
+      await blocker;
+      const versions = await a;
+      const refused = await refusedB;
+      expect(refused).toEqual({ err: expect.any(ConflictError), k: { key: 'k', value: 'a', version: versions.k } });
+      await c;
+      await expect(d).rejects.toBeInstanceOf(ConflictError);
+      await e;
+      await expect(f).rejects.toBeInstanceOf(ConflictError);
+      expect(batches).toEqual([1, 1, 3]);
+      expect(await store.get('other')).toBeUndefined();
+      expect((await store.get('taken'))?.value).toBe('c');
+      expect((await store.get('j'))?.value).toBe('e');
+      await store.close();
+    });
+
+    for (const [mode, shown] of [['before', false], ['after', true]] as const) {
+      it(`answers every commit of a batch that failed ${mode} reaching the folder ${shown ? 'as applied' : 'as unknown'}`, async () => {
+        const { store, hold, release, fail } = await gatedStore();
+        hold();
+        const blocker = store.commit([{ key: 'blocker', expect: 'absent', put: 1 }]);
+        await settle();
+        const group = [0, 1, 2].map((i) => store.commit([{ key: `g${i}`, expect: 'absent', put: i }]));
+        fail(mode);
+        release();
+        await blocker.catch(() => {});
+        const outcomes = await Promise.allSettled(group);
+        if (shown) {
+          expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+          for (const [i, o] of outcomes.entries()) expect((await store.get(`g${i}`))?.version).toBe((o as PromiseFulfilledResult<Record<string, string>>).value[`g${i}`]);
+        } else {
+          for (const o of outcomes) {
+            expect((o as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+            expect((o as PromiseRejectedResult).reason.outcome).toBe('unknown');
+          }
+          expect(store.problem?.()).toMatch(/LevelDB write failed/);
+        }
+        await store.close();
+      });
+    }
   });
 });
