@@ -1,7 +1,8 @@
 // `npm run bench`: the registrar's performance against issue 13's goals, measured (never asserted:
 // timings are not tested; test/bench/smoke.test.ts only runs it small).
 // 1. Heartbeats over real HTTP: the Node server against a bare Hono handler (./http.ts).
-// 2. Throughput, memory and cold start of the hot paths in process, on the store, against memory.
+// 2. Throughput, memory and cold start of the hot paths in process, on the store, against memory;
+//    on LevelDB, many requests in flight with and without group commit (./group-commit.ts).
 // 3. Store operations per heartbeat, per sweep and per master status, counted (./operations.ts).
 // 4. Cost per 1,000 agents a month from those counts × ./prices.json (./cost.ts).
 // 5. The sweep's live heap, a master status and a full count on a large registry (./sweep-memory.ts).
@@ -29,6 +30,7 @@ import { agentKey } from '../src/registrar.ts';
 import type { Store } from '../src/store.ts';
 import { breakdown, COST_HEAD, costRows, costs, prices, SPREAD_INSTANCES, shardedCost } from './cost.ts';
 import { GOAL_HEAD, goalRows, goals, type InProcess } from './goals.ts';
+import { groupCommitTable, measureGroupCommit } from './group-commit.ts';
 import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
 import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
 import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar, rawPutsPerSecond } from './support.ts';
@@ -231,8 +233,10 @@ if (settings.http) {
 const inProcessBar = stage(`in process: ${settings.agents} agents on ${settings.store === 'memory' ? 'memory' : 'memory and leveldb'}`);
 // A small round first, not counted, so that the JIT's warm-up is in neither column.
 await measureInProcess('memory', Math.min(200, settings.agents), { update() {}, done() {} }, [0, 0]);
-const memory = await measureInProcess('memory', settings.agents, inProcessBar, settings.store === 'memory' ? [0, 1] : [0, 0.5]);
-const inProcess = settings.store === 'memory' ? memory : await measureInProcess(settings.store, settings.agents, inProcessBar, [0.5, 0.5]);
+const memory = await measureInProcess('memory', settings.agents, inProcessBar, settings.store === 'memory' ? [0, 1] : [0, 0.4]);
+const inProcess = settings.store === 'memory' ? memory : await measureInProcess(settings.store, settings.agents, inProcessBar, [0.4, 0.3]);
+const GROUP_IN_FLIGHT = 32;
+const groupCommit = settings.store === 'leveldb' ? await measureGroupCommit(settings.agents, GROUP_IN_FLIGHT, (d) => inProcessBar.update(0.7 + 0.3 * d)) : undefined;
 inProcessBar.done();
 const IN_PROCESS_ROWS: [keyof InProcess, string, string][] = [
   ['registrationsPerSecond', 'registrations', 'per s'],
@@ -260,6 +264,15 @@ print(
       })),
   '',
 );
+
+if (groupCommit) {
+  print(
+    `LevelDB with ${groupCommit.inFlight} requests in flight, ${groupCommit.agents} agents: each commit in its own synced batch, against group commit`,
+    '(the commits that arrive while a batch is in flight share the next one), in process:\n',
+    groupCommitTable(groupCommit),
+    '',
+  );
+}
 
 // 3.
 const opsBar = stage(`store operations: ${settings.opsAgents} agents, ${settings.opsMinutes} simulated minutes`);
@@ -333,6 +346,7 @@ const results = {
   goals: measured,
   http: http ?? null,
   inProcess: { memory, ...(settings.store === 'memory' ? {} : { [settings.store]: inProcess }) },
+  groupCommit: groupCommit ?? null,
   operations: ops,
   costs: all,
   largeRegistry: sweepHeap,

@@ -54,4 +54,9 @@ test('the bench runs at a tiny scale and writes every goal beside a measured num
     expect(typeof goal.met, key).toBe('boolean');
     expect(goal.target, key).toBeTruthy();
   }
+  // LevelDB with many requests in flight, each commit in its own batch and grouped: both measured.
+  expect(results.groupCommit).toMatchObject({ agents: 20, inFlight: 32 });
+  for (const run of [results.groupCommit.oneBatchEach, results.groupCommit.grouped]) {
+    for (const key of ['registrationsPerSecond', 'dueHeartbeatsPerSecond', 'rawPutsPerSecond', 'commitsPerBatch']) expect(run[key], key).toBeGreaterThan(0);
+  }
 });
