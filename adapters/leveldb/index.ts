@@ -95,7 +95,9 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       while (waiting.length > 0) {
         const group = waiting.slice(0, maxGroup);
         waiting = waiting.slice(group.length);
-        await writeGroup(group);
+        await writeGroup(group).catch((err: unknown) => {
+          for (const pending of group) pending.reject(err); // a bug, not the folder: never leave a commit waiting
+        });
       }
     } finally {
       flushing = undefined;
