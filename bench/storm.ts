@@ -4,10 +4,11 @@
 // re-registration storm: every agent's next heartbeat gets 409, it re-registers after a random delay
 // of up to one heartbeat interval (as the agent client does), and heartbeats on.
 //
-// The storm runs in virtual time: one server takes requests one at a time in the order they arrive,
-// and each request advances the fake clock by the real time it took, so a server slower than the
-// arrivals falls behind (the queueing delay is measured) exactly as far as it really would. Sweeps run
-// every sweepInterval of that time. It goes on until every agent is back, then for another
+// The storm runs in virtual time: one server takes the requests that have arrived, in order and up
+// to 64 at once (as the Node server takes its connections: their commits share LevelDB's synced
+// batches), and each wave advances the fake clock by the real time it took, so a server slower than
+// the arrivals falls behind (the queueing delay is measured) as far as it really would. Sweeps run
+// every sweepInterval of that time, beside the requests. It goes on until every agent is back, then for another
 // agentTimeout + livenessGranularity + 2 × sweepInterval, so that an agent wrongly judged after
 // coming back early would be marked within the run. `node bench/storm.ts [agents] [leveldb|memory]` prints it alone.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -133,45 +134,62 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
     let failed = 0;
     let requests = 0;
     let yieldedAt = 0;
+    const IN_FLIGHT = 64;
     const margin = policy.agentTimeout + policy.livenessGranularity + 2 * policy.sweepInterval;
+    /** One request as the agent client sends it; false for an answer other than 200 and the expected 409. */
+    const serve = async (e: Sim): Promise<boolean> => {
+      if (e.next === 'reregister') {
+        const res = await call(m.request, `/api/v1/agents/${e.agentId}/reregister`, e.secret, info(0));
+        const body = (await res.json()) as { epoch: number; ticket?: string };
+        if (res.status !== 200) return false;
+        e.epoch = body.epoch;
+        e.ticket = body.ticket; // as the agent client does: the next heartbeat need not read
+        e.next = 'heartbeat';
+        if (!e.back && ++back === agents) stormEnd = clock.now();
+        e.back = true;
+        return true;
+      }
+      const res = await call(m.request, `/api/v1/agents/${e.agentId}/heartbeat`, e.secret, { epoch: e.epoch, ...(e.ticket ? { ticket: e.ticket } : {}) });
+      const body = (await res.json()) as { ticket?: string };
+      e.ticket = body.ticket;
+      if (res.status === 409 && !e.back) {
+        e.next = 'reregister';
+        return true;
+      }
+      return res.status === 200;
+    };
     for (let next = timeline.take(); next; next = timeline.take()) {
-      for (let i = 0; i < next.items.length; i++) {
-        const e = next.items[i]!;
+      // The server takes what has arrived, up to IN_FLIGHT at once, as the Node server takes its
+      // connections; the clock moves on by the real time the wave took.
+      for (let taken = 0; taken < next.items.length; ) {
+        const wave = next.items.slice(taken, taken + IN_FLIGHT);
+        taken += wave.length;
         if (clock.now() < next.time) clock.set(next.time);
+        const sent = wave.map((e) => (e === 'sweep' ? e : e.next));
         const t0 = performance.now();
-        if (e === 'sweep') {
-          falseUnreachable += (await m.registrar.sweep()).marked.length;
-          clock.advance(performance.now() - t0);
-          if (stormEnd === undefined || clock.now() < stormEnd + margin) timeline.at(next.time + policy.sweepInterval, 'sweep');
-          continue;
-        }
-        queueMs.push(clock.now() - next.time);
-        requests++;
-        const beat = e.next === 'heartbeat';
-        if (!beat) {
-          const res = await call(m.request, `/api/v1/agents/${e.agentId}/reregister`, e.secret, info(0));
-          const body = (await res.json()) as { epoch: number; ticket?: string };
-          if (res.status === 200) {
-            e.epoch = body.epoch;
-            e.ticket = body.ticket; // as the agent client does: the next heartbeat need not read
-            e.next = 'heartbeat';
-            if (!e.back && ++back === agents) stormEnd = clock.now();
-            e.back = true;
-          } else failed++;
-        } else {
-          const res = await call(m.request, `/api/v1/agents/${e.agentId}/heartbeat`, e.secret, { epoch: e.epoch, ...(e.ticket ? { ticket: e.ticket } : {}) });
-          const body = (await res.json()) as { ticket?: string };
-          e.ticket = body.ticket;
-          if (res.status === 409 && !e.back) e.next = 'reregister';
-          else if (res.status !== 200) failed++;
-        }
+        const answered = await Promise.all(wave.map(async (e) => {
+          if (e === 'sweep') {
+            falseUnreachable += (await m.registrar.sweep()).marked.length;
+            return true;
+          }
+          queueMs.push(clock.now() - next.time);
+          requests++;
+          return serve(e);
+        }));
         clock.advance(performance.now() - t0);
-        // As the agent client: after a 409 a random wait, after re-registering an interval, and
-        // heartbeats an interval apart start to start (the next one no sooner than this one's answer).
-        const at = e.next === 'reregister'
-          ? clock.now() + Math.random() * policy.heartbeatInterval
-          : Math.max(clock.now(), (beat ? next.time : clock.now()) + heartbeatDelay(policy.heartbeatInterval));
-        if (stormEnd === undefined || clock.now() < stormEnd + margin) timeline.at(at, e);
+        const going = stormEnd === undefined || clock.now() < stormEnd + margin;
+        for (const [n, e] of wave.entries()) {
+          if (!answered[n]) failed++;
+          if (!going) continue;
+          if (e === 'sweep') {
+            timeline.at(next.time + policy.sweepInterval, 'sweep');
+            continue;
+          }
+          // As the agent client: after a 409 a random wait, after re-registering an interval, and
+          // heartbeats an interval apart start to start (the next one no sooner than this one's answer).
+          const beat = sent[n] === 'heartbeat';
+          timeline.at(e.next === 'reregister' ? clock.now() + Math.random() * policy.heartbeatInterval : Math.max(clock.now(), (beat ? next.time : clock.now()) + heartbeatDelay(policy.heartbeatInterval)), e);
+        }
       }
       timeline.done();
       // A task turn now and then: in-process requests leave finalizers that only run between tasks.
