@@ -23,7 +23,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** At most this many commits share one synced batch (a few MB at the contract's value limit). */
+/** At most this many commits share one synced batch: commits are small, and even at the contract's 512 KiB each that is 32 MiB. */
 const DEFAULT_MAX_GROUP = 64;
 
 export interface LevelDbStoreOptions {
@@ -60,8 +60,9 @@ export async function openLevelDb(location: string): Promise<Db> {
 }
 
 export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Store> {
-  const db = opts.db ?? (await openLevelDb(opts.location));
   const maxGroup = opts.maxGroup ?? DEFAULT_MAX_GROUP;
+  if (!Number.isInteger(maxGroup) || maxGroup < 1) throw new Error(`leveldb store: maxGroup must be a whole number of at least 1, not ${maxGroup}`);
+  const db = opts.db ?? (await openLevelDb(opts.location));
   /** Set by a failed write: LevelDB may still show it after a reopen, so this handle is not trusted. */
   let failed: string | undefined;
 

@@ -103,6 +103,11 @@ describe('leveldb store', () => {
   });
 
   describe('group commit', () => {
+    it('refuses a group size that would write nothing', async () => {
+      const location = await tempDir();
+      for (const maxGroup of [0, -1, 1.5]) await expect(createLevelDbStore({ location, maxGroup })).rejects.toThrow(/maxGroup must be a whole number of at least 1/);
+    });
+
     /** A store whose batches are counted and wait, each, until the test lets them go (or fail). */
     async function gatedStore() {
       const location = await tempDir();
