@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createLevelDbStore, openLevelDb } from '../adapters/leveldb/index.ts';
 import { agentKey } from '../src/registrar.ts';
-import { type BenchAgent, benchMaster, call, formatTable, JOIN } from './support.ts';
+import { type BenchAgent, benchMaster, call, formatTable, JOIN, perSecondInFlight, rawPutsPerSecond as rawPuts } from './support.ts';
 
 export interface GroupCommitRun {
   registrationsPerSecond: number;
@@ -23,16 +23,6 @@ export interface GroupCommitResult {
   inFlight: number;
   oneBatchEach: GroupCommitRun;
   grouped: GroupCommitRun;
-}
-
-/** `n` calls of `fn`, at most `inFlight` at a time; the calls per second. */
-async function perSecondInFlight(n: number, inFlight: number, fn: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < n) await fn(next++);
-  }));
-  return (n / (performance.now() - t)) * 1000;
 }
 
 async function run(agents: number, inFlight: number, maxGroup: number | undefined, progress: (done: number) => void): Promise<GroupCommitRun> {
@@ -76,10 +66,7 @@ async function run(agents: number, inFlight: number, maxGroup: number | undefine
     });
     const record = (await store.get(agentKey(fleet[0]!.agentId)))!.value;
     let puts = 0;
-    const rawPutsPerSecond = await perSecondInFlight(agents, inFlight, async (i) => {
-      await counted.commit([{ key: `bench-raw/${String(i).padStart(12, '0')}`, expect: 'absent', put: record }]);
-      progress((2 * agents + ++puts) / agents / 3);
-    });
+    const rawPutsPerSecond = await rawPuts(counted, record, agents, { inFlight, each: () => progress((2 * agents + ++puts) / agents / 3) });
     return { registrationsPerSecond, dueHeartbeatsPerSecond, rawPutsPerSecond, commitsPerBatch: commits / Math.max(1, batches) };
   } finally {
     await store.close();

@@ -35,7 +35,7 @@ import { HTTP_HEAD, type HttpResult, httpRows, measureHttp } from './http.ts';
 import { measureOperations, OPERATIONS_HEAD, operationRows } from './operations.ts';
 import { type BenchAgent, benchMaster, call, fmt, formatTable, gc, JOIN, type ProgressBar, progressBar, rawPutsPerSecond } from './support.ts';
 import { DESIGN_SHARDS, SHARD_HEAD, shardRows, simulateShards } from './shards.ts';
-import { measureStorm } from './storm.ts';
+import { measureStorm, STORM_IN_FLIGHT } from './storm.ts';
 import type { SweepHeap } from './sweep-memory.ts';
 
 const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]';
@@ -316,7 +316,7 @@ print(
   `A failover with ${fmt(storm.agents)} agents on ${storm.store}: registered one at a time at ${fmt(storm.registrationsPerSecond)}/s (the store's own`,
   `conditional put: ${fmt(storm.rawPutsPerSecond)}/s); the master down past its lease, then a cold start in ${fmt(storm.coldStartMs)} ms (open, the first sweep`,
   `starting an epoch, a heartbeat answered 409); every agent back in ${fmt(storm.stormSeconds)} s of the ${fmt(storm.windowSeconds)} s window (virtual time: each`,
-  `wave of up to 64 requests in flight takes the real time it took), requests waiting up to ${fmt(storm.maxQueueMs)} ms (p99 ${fmt(storm.p99QueueMs)} ms);`,
+  `wave of up to ${STORM_IN_FLIGHT} requests in flight takes the real time it took), requests waiting up to ${fmt(storm.maxQueueMs)} ms (p99 ${fmt(storm.p99QueueMs)} ms);`,
   `${storm.falseUnreachable} live agents marked, ${storm.failed} failed answers in ${fmt(storm.requests)} requests; the server's heap ${fmt(storm.heapBytesPerAgent)} bytes an agent.\n`,
 );
 

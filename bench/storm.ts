@@ -43,6 +43,9 @@ export interface StormResult {
   heapBytesPerAgent: number;
 }
 
+/** Requests the storm's server takes at once, as the Node server takes its connections. */
+export const STORM_IN_FLIGHT = 64;
+
 interface Sim {
   agentId: string;
   secret: string;
@@ -134,7 +137,6 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
     let failed = 0;
     let requests = 0;
     let yieldedAt = 0;
-    const IN_FLIGHT = 64;
     const margin = policy.agentTimeout + policy.livenessGranularity + 2 * policy.sweepInterval;
     /** One request as the agent client sends it; false for an answer other than 200 and the expected 409. */
     const serve = async (e: Sim): Promise<boolean> => {
@@ -159,10 +161,10 @@ export async function measureStorm(agents: number, kind: 'leveldb' | 'memory', p
       return res.status === 200;
     };
     for (let next = timeline.take(); next; next = timeline.take()) {
-      // The server takes what has arrived, up to IN_FLIGHT at once, as the Node server takes its
+      // The server takes what has arrived, up to STORM_IN_FLIGHT at once, as the Node server takes its
       // connections; the clock moves on by the real time the wave took.
       for (let taken = 0; taken < next.items.length; ) {
-        const wave = next.items.slice(taken, taken + IN_FLIGHT);
+        const wave = next.items.slice(taken, taken + STORM_IN_FLIGHT);
         taken += wave.length;
         if (clock.now() < next.time) clock.set(next.time);
         const sent = wave.map((e) => (e === 'sweep' ? e : e.next));
