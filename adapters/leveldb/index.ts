@@ -35,6 +35,9 @@ export interface LevelDbStoreOptions {
   maxGroup?: number;
 }
 
+/** At most this many bytes of entries per native read of a listed page (records are ~1 KB). */
+const LIST_READ_BYTES = 4 * 1024 * 1024;
+
 /** Each value is kept as "<version> <json>": versions are UUIDs, so the first space ends them. */
 const encode = (version: Version, json: string) => `${version} ${json}`;
 function decode<T>(key: string, raw: string): Item<T> {
@@ -199,17 +202,27 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       const range = after === undefined ? { gte: prefix } : { gt: after };
       const items: Item<T>[] = [];
       let more = false;
+      // A page is read in as few thread-pool round trips as its bytes allow: by default LevelDB's
+      // iterator hands over 16 KiB at a time, a dozen records, and a sweep's scan of 100,000 records
+      // spent a third of its time waiting between those round trips (issue 13's cold start).
+      const iterator = db.iterator({ ...range, limit: limit + 1, highWaterMarkBytes: LIST_READ_BYTES });
       try {
-        for await (const [key, raw] of db.iterator({ ...range, limit: limit + 1 })) {
-          if (!key.startsWith(prefix)) break;
-          if (items.length === limit) {
-            more = true;
-            break;
+        read: while (true) {
+          const entries = await iterator.nextv(limit + 1 - items.length);
+          if (entries.length === 0) break;
+          for (const [key, raw] of entries) {
+            if (!key.startsWith(prefix)) break read;
+            if (items.length === limit) {
+              more = true;
+              break read;
+            }
+            items.push(decode<T>(key, raw));
           }
-          items.push(decode<T>(key, raw));
         }
       } catch (err) {
         throw new StoreUnavailableError(`LevelDB read failed: ${(err as Error).message}`, { cause: err });
+      } finally {
+        await iterator.close().catch(() => {}); // a failed close leaves nothing to undo
       }
       const last = items.at(-1);
       return more && last ? { items, cursor: encodeCursor({ after: last.key }) } : { items };

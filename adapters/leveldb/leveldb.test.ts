@@ -102,6 +102,22 @@ describe('leveldb store', () => {
     await store.close();
   });
 
+  it('lists a page larger than one native read of the folder (4 MiB) whole, in order, and stops at its prefix', async () => {
+    const store = await createLevelDbStore({ location: await tempDir() });
+    const big = 'x'.repeat(60_000); // 80 of these are past one read
+    await store.commit([{ key: 'a/', expect: 'absent', put: 'before' }, { key: 'c', expect: 'absent', put: 'after' }]);
+    for (let i = 0; i < 80; i++) await store.commit([{ key: `b/${String(i).padStart(2, '0')}`, expect: 'absent', put: { i, big } }]);
+    const all = await store.list<{ i: number }>('b/', { limit: 1000 });
+    expect(all.items.map((item) => item.value.i)).toEqual(Array.from({ length: 80 }, (_, i) => i));
+    expect(all.cursor).toBeUndefined();
+    const first = await store.list<{ i: number }>('b/', { limit: 79 });
+    expect(first.items).toHaveLength(79);
+    const rest = await store.list<{ i: number }>('b/', { limit: 79, cursor: first.cursor });
+    expect(rest.items.map((item) => item.key)).toEqual(['b/79']);
+    expect(rest.cursor).toBeUndefined();
+    await store.close();
+  });
+
   describe('group commit', () => {
     it('refuses a group size that would write nothing', async () => {
       const location = await tempDir();
