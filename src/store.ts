@@ -196,12 +196,17 @@ export function pageLimit(opts?: ListOptions, fallback = 100): number {
   return Math.min(Math.floor(n), STORE_LIMITS.listLimit);
 }
 
-/** Reads every page of a prefix; for callers that need the whole set (sweeper, export). */
-export async function* listAll<T>(store: Store, prefix: string, limit: number = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>> {
+/** Reads every page of a prefix, a page at a time: a large scan then awaits once a page, not once an item. */
+export async function* listPages<T>(store: Store, prefix: string, limit: number = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>[]> {
   let cursor: string | undefined;
   do {
     const page = await store.list<T>(prefix, { cursor, limit });
-    yield* page.items;
+    yield page.items;
     cursor = page.cursor;
   } while (cursor !== undefined);
+}
+
+/** Reads every item of a prefix; for callers that need the whole set (sweeper, export). */
+export async function* listAll<T>(store: Store, prefix: string, limit: number = STORE_LIMITS.listLimit): AsyncGenerator<Item<T>> {
+  for await (const page of listPages<T>(store, prefix, limit)) yield* page;
 }

@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.ts';
 import { isRefusal, type AgentEvent, type AgentRecord, type FrameworkRecord, type MasterRecord, type Policy, type Refusal } from '../registry/index.ts';
 import { systemEntropy, type Entropy } from '../secrets.ts';
-import { ConflictError, StoreUnavailableError, isPut, listAll, type Item, type Store, type Version, type Write } from '../store.ts';
+import { ConflictError, StoreUnavailableError, isPut, listAll, listPages, type Item, type Store, type Version, type Write } from '../store.ts';
 import { agentEvents, appendedEvents, eventWrites, newestEvent, restampEvents, stampAfter, type RegistryEvent } from './events.ts';
 
 export const MASTER_KEY = 'master';
@@ -102,6 +102,8 @@ export interface RegistrarCore {
     decide: (current: FrameworkRecord | undefined) => Promise<WithWrites<Decision<FrameworkRecord>>> | WithWrites<Decision<FrameworkRecord>>,
   ): Promise<Change<FrameworkRecord>>;
   scan<T>(prefix: string, pageSize?: number): AsyncGenerator<Item<T>>;
+  /** The same, a page at a time: for the sweep's scan of every agent. */
+  scanPages<T>(prefix: string, pageSize?: number): AsyncGenerator<Item<T>[]>;
 }
 
 export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
@@ -235,8 +237,9 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   }
 
   /** Every item under a prefix, each page read with the same retries. */
-  const scan = <T>(prefix: string, pageSize = 1000) =>
-    listAll<T>({ ...store, list: (p, o) => withRetry(() => store.list(p, o)) }, prefix, pageSize);
+  const retried: Store = { ...store, list: (p, o) => withRetry(() => store.list(p, o)) };
+  const scan = <T>(prefix: string, pageSize = 1000) => listAll<T>(retried, prefix, pageSize);
+  const scanPages = <T>(prefix: string, pageSize = 1000) => listPages<T>(retried, prefix, pageSize);
 
-  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, readFramework, changeFramework, scan };
+  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, readFramework, changeFramework, scan, scanPages };
 }

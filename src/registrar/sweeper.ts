@@ -97,9 +97,11 @@ export function createSweeper(core: RegistrarCore) {
     const versions = new Map<string, Version>();
     const scanned = !masterItem || scanDue(masterItem.value, now, policy);
     if (scanned) {
-      for await (const { value, version } of core.scan<AgentRecord>(AGENT_PREFIX)) {
-        agents.push(summarize(value));
-        versions.set(value.id, version);
+      for await (const page of core.scanPages<AgentRecord>(AGENT_PREFIX)) {
+        for (const { value, version } of page) {
+          agents.push(summarize(value));
+          versions.set(value.id, version);
+        }
       }
     }
     const frameworks = scanned ? await readFrameworks() : undefined;
