@@ -16,7 +16,8 @@ export function randomSecret(): string {
     globalThis.crypto.getRandomValues(secretPool);
     secretPoolAt = 0;
   }
-  const bytes = secretPool.subarray(secretPoolAt, (secretPoolAt += SECRET_BYTES));
+  const bytes = secretPool.subarray(secretPoolAt, secretPoolAt + SECRET_BYTES);
+  secretPoolAt += SECRET_BYTES;
   const secret = base64url(bytes);
   bytes.fill(0);
   return secret;

@@ -207,15 +207,14 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       // spent a third of its time waiting between those round trips (issue 13's cold start).
       const iterator = db.iterator({ ...range, limit: limit + 1, highWaterMarkBytes: LIST_READ_BYTES });
       try {
-        read: while (true) {
+        let done = false;
+        while (!done) {
           const entries = await iterator.nextv(limit + 1 - items.length);
-          if (entries.length === 0) break;
+          done = entries.length === 0;
           for (const [key, raw] of entries) {
-            if (!key.startsWith(prefix)) break read;
-            if (items.length === limit) {
-              more = true;
-              break read;
-            }
+            more = items.length === limit && key.startsWith(prefix);
+            done = more || !key.startsWith(prefix);
+            if (done) break;
             items.push(decode<T>(key, raw));
           }
         }
