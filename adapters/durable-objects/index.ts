@@ -9,7 +9,7 @@ import {
   ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type Store, type Version, type Write,
 } from '../../src/store.ts';
-import { prefixEnd } from './prefix.ts';
+import { prefixEnd } from '../shared/prefix.ts';
 
 /** What the store uses of a Durable Object's storage. */
 export type SqlStorageHost = Pick<DurableObjectStorage, 'sql' | 'transactionSync'>;

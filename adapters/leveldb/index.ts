@@ -8,6 +8,7 @@ import { ClassicLevel } from 'classic-level';
 import { decodeCursor, encodeCursor, isAfterKey } from '../shared/cursor.ts';
 import { newVersion } from '../shared/version.ts';
 import { resolvePatches } from '../shared/patch.ts';
+import { prefixEnd } from '../shared/prefix.ts';
 import {
   ConflictError, StoreUnavailableError, expectationHolds, isCheck, isDelete, pageLimit, prepareCommit,
   type Item, type ListOptions, type Page, type PreparedWrite, type Store, type Version, type Write,
@@ -199,7 +200,9 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
     async list<T>(prefix: string, opts?: ListOptions): Promise<Page<T>> {
       const limit = pageLimit(opts);
       const after = opts?.cursor === undefined ? undefined : decodeCursor(opts.cursor, isAfterKey).after;
-      const range = after === undefined ? { gte: prefix } : { gt: after };
+      // Bounded above too, so that a page of a small prefix reads none of the records after it.
+      const end = prefixEnd(prefix);
+      const range = { ...(after === undefined ? { gte: prefix } : { gt: after }), ...(end === undefined ? {} : { lt: end }) };
       const items: Item<T>[] = [];
       let more = false;
       // A page is read in as few thread-pool round trips as its bytes allow: by default LevelDB's
@@ -207,14 +210,19 @@ export async function createLevelDbStore(opts: LevelDbStoreOptions): Promise<Sto
       // spent a third of its time waiting between those round trips (issue 13's cold start).
       const iterator = db.iterator({ ...range, limit: limit + 1, highWaterMarkBytes: LIST_READ_BYTES });
       try {
-        let done = false;
-        while (!done) {
+        let ended = false;
+        while (!ended) {
           const entries = await iterator.nextv(limit + 1 - items.length);
-          done = entries.length === 0;
+          ended = entries.length === 0;
           for (const [key, raw] of entries) {
-            more = items.length === limit && key.startsWith(prefix);
-            done = more || !key.startsWith(prefix);
-            if (done) break;
+            if (!key.startsWith(prefix)) {
+              ended = true; // past the prefix: possible only where it has no upper bound
+              break;
+            }
+            if (items.length === limit) {
+              more = ended = true;
+              break;
+            }
             items.push(decode<T>(key, raw));
           }
         }

@@ -118,6 +118,28 @@ describe('leveldb store', () => {
     await store.close();
   });
 
+  it('reads none of the records after a prefix to list it', async () => {
+    const db = await openLevelDb(await tempDir());
+    const read: string[] = [];
+    const iterator = db.iterator.bind(db);
+    db.iterator = ((options: Parameters<typeof db.iterator>[0]) => {
+      const it = iterator(options);
+      const nextv = it.nextv.bind(it);
+      it.nextv = (async (size: number) => {
+        const entries = await nextv(size);
+        read.push(...(entries as [string, string][]).map(([key]) => key));
+        return entries;
+      }) as typeof it.nextv;
+      return it;
+    }) as typeof db.iterator;
+    const store = await createLevelDbStore({ location: '', db });
+    await store.commit([{ key: 'frameworks/f1', expect: 'absent', put: 1 }]);
+    for (let i = 0; i < 50; i++) await store.commit([{ key: `frameworks0/${i}`, expect: 'absent', put: i }]); // the next key after the prefix's
+    expect((await store.list('frameworks/')).items.map((item) => item.key)).toEqual(['frameworks/f1']);
+    expect(read).toEqual(['frameworks/f1']);
+    await store.close();
+  });
+
   describe('group commit', () => {
     it('refuses a group size that would write nothing', async () => {
       const location = await tempDir();

@@ -1,4 +1,4 @@
-// A prefix as a key range, so that SQLite reads only the keys under it from its index.
+// A prefix as a key range, so that a store reads only the keys under it (SQLite from its index, LevelDB from its files).
 
 /**
  * The least string above every string that starts with `prefix`, in code-point order (the order of
