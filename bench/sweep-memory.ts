@@ -45,8 +45,11 @@ export async function sweepHeapPeak(agents: number, progress: (done: number) => 
     await inner.commit(writes);
     progress((0.6 * i) / agents);
   }
-  // Every agent is overdue, and so many that the guard holds them: the scan is the whole cost.
+  // No master ran meanwhile: the sweep that starts the new epoch reads no agent, and the next one
+  // scans them all (its window is open, so it marks none): the scan is the whole cost, and it is measured.
   clock.advance(policy.agentTimeout + policy.livenessGranularity + policy.sweepInterval);
+  await registrar.sweep();
+  clock.advance(policy.sweepInterval);
   gc();
   const baseline = process.memoryUsage().heapUsed;
   let peak = 0;
@@ -68,6 +71,7 @@ export async function sweepHeapPeak(agents: number, progress: (done: number) => 
   const t = performance.now();
   const report = await measured.sweep();
   const sweepMs = performance.now() - t;
+  if (!report.scanned) throw new Error(`the measured sweep did not scan (${report.outcome}, ${report.step})`);
   gc();
   peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
 

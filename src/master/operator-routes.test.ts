@@ -364,11 +364,17 @@ describe('GET /api/v1/master', () => {
     expect(few).toBeLessThanOrEqual(2);
   });
 
-  it('counts the pending agents of a window, as of the last sweep', async () => {
+  it('counts the pending agents of a window, as of the last scan', async () => {
     const m = await servingMaster();
     const agents = [await agent(m, { hostname: 'p1' }), await agent(m, { hostname: 'p2' })];
     await failover(m);
-    expect((await op(m, 'GET', '/master')).body).toMatchObject({ recovery: { state: 'recovering' }, counts: { admitted: 2 }, pending: 2 });
+    // The new epoch's sweep does not scan: the counts are the last scan's, from before the two registered.
+    const stale = (await op(m, 'GET', '/master')).body;
+    expect(stale).toMatchObject({ recovery: { state: 'recovering' }, counts: { admitted: 0 }, pending: 0 });
+    expect(stale.countsAt).toBeLessThan(stale.startedAt);
+    m.clock.advance(m.policy.sweepInterval);
+    await m.sweep();
+    expect((await op(m, 'GET', '/master')).body).toMatchObject({ recovery: { state: 'recovering', admittedAtOpen: 2 }, counts: { admitted: 2 }, pending: 2 });
     expect((await m.api.reregister(agents[0]!.id, agents[0]!.secret, { hostname: 'p1' })).status).toBe(200);
     m.clock.advance(m.policy.sweepInterval);
     await m.sweep();

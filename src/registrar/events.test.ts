@@ -222,10 +222,13 @@ describe('event retention', () => {
     const m = await servingMaster({ store });
     await registerAgent(m);
     await registerAgent(m);
-    // No master for thirty days (2,592 blocks of the log): the first sweep after it prunes them all.
+    // No master for thirty days (2,592 blocks of the log): the new epoch's first scan, a sweep after
+    // the one that starts it, prunes them all.
     m.clock.advance(30 * 24 * 60 * 60_000);
     listings = 0;
-    expect((await m.sweep()).outcome).toBe('done');
+    expect(await m.sweep()).toMatchObject({ outcome: 'done', step: 'new-epoch', scanned: false });
+    m.clock.advance(m.policy.sweepInterval);
+    expect(await m.sweep()).toMatchObject({ outcome: 'done', scanned: true });
     const left = (await dump(inner)).filter((i) => i.key.startsWith(EVENT_PREFIX)).map((i) => (i.value as RegistryEvent).type);
     expect(left).toEqual(['RECOVERY_STARTED']); // the new epoch's, written by this sweep
     expect(listings).toBeLessThan(200);

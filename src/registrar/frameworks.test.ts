@@ -93,6 +93,8 @@ describe('completed frameworks are pruned like gone agents (rules 8, 14)', () =>
     await r.registerFramework({ info: { name: 'f' }, by: 'test', frameworkId: CHOSEN_ID, secret: CHOSEN_SECRET });
     await r.teardownFramework(CHOSEN_ID, { by: 'alice' });
     m.clock.advance(m.policy.registryRetention + SECOND);
+    expect(await m.sweep()).toMatchObject({ step: 'new-epoch', scanned: false }); // no master all that time
+    m.clock.advance(m.policy.sweepInterval);
     const report = await m.sweep();
     expect(report.frameworks?.pruned).toEqual([CHOSEN_ID]);
     expect(await record(CHOSEN_ID)).toBeUndefined();

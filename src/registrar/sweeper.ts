@@ -2,7 +2,8 @@
 // let the pure plan decide, write `master` first (exactly one of concurrent sweepers wins), then
 // mark and prune in commits fenced on the master version it wrote, only while its lease holds.
 import {
-  actBefore, applyMark, frameworkNextDue, planFrameworkSweep, planRenewal, planSweep, scanDue, summarize, sweptRecently,
+  actBefore, applyMark, frameworkNextDue, planFrameworkSweep, planNewEpoch, planRenewal, planSweep, scanDue, startsEpochWithoutScan, summarize,
+  sweptRecently,
   type AgentRecord, type AgentSummary, type LeaseStep, type Mark, type MasterRecord,
 } from '../registry/index.ts';
 import { ConflictError, STORE_LIMITS, StoreLimitError, StoreUnavailableError, fitCommit, type Version, type Write } from '../store.ts';
@@ -92,10 +93,12 @@ export function createSweeper(core: RegistrarCore) {
     }
     // Only what judging needs is kept of each record: memory stays small on a large registry. A sweep
     // before anything can fall due only renews the lease: scans are spaced by the registry's own
-    // deadlines, not by how often instances sweep.
+    // deadlines, not by how often instances sweep. One that starts an epoch marks nobody, so it does
+    // not scan either: a cold start serves at once, and the next sweep scans.
     const agents: AgentSummary[] = [];
     const versions = new Map<string, Version>();
-    const scanned = !masterItem || scanDue(masterItem.value, now, policy);
+    const newEpoch = masterItem !== undefined && startsEpochWithoutScan(masterItem.value, now, policy);
+    const scanned = !newEpoch && (!masterItem || scanDue(masterItem.value, now, policy));
     if (scanned) {
       for await (const page of core.scanPages<AgentRecord>(AGENT_PREFIX)) {
         for (const { value, version } of page) {
@@ -105,7 +108,9 @@ export function createSweeper(core: RegistrarCore) {
       }
     }
     const frameworks = scanned ? await readFrameworks() : undefined;
-    const plan = scanned ? planSweep(masterItem?.value, agents, now, policy) : planRenewal(masterItem.value, now, policy);
+    const plan = scanned
+      ? planSweep(masterItem?.value, agents, now, policy)
+      : newEpoch ? planNewEpoch(masterItem.value, now, policy) : planRenewal(masterItem.value, now, policy);
     // The frameworks' deadlines space the scans too: a framework's verdict is never a granularity late.
     if (frameworks && plan.master.nextScanAt !== undefined) {
       plan.master.nextScanAt = Math.min(plan.master.nextScanAt, frameworkNextDue(frameworks.frameworks, plan.master, policy));

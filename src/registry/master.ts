@@ -65,16 +65,17 @@ export function settleRecovery(r: Recovery, holds: Pick<Recovery, 'windowHold' |
 
 /**
  * The sweep's write to `master`. `admitted` is the number of admitted agents now, the base of the
- * limit when a window opens. A new epoch is derived from the clock, so it is greater than any ever
+ * limit when a window opens; undefined when the sweep did not scan, and the first scan after counts
+ * it (sweep.ts). A new epoch is derived from the clock, so it is greater than any ever
  * issued even after a backup is restored. `highestEpoch` is the highest epoch any agent record
  * holds: a first start over agents (a registry restored without its master record) never reuses it.
  */
-export function renewLease(current: MasterRecord | undefined, admitted: number, now: number, p: Policy, highestEpoch = 0): LeaseRenewal {
+export function renewLease(current: MasterRecord | undefined, admitted: number | undefined, now: number, p: Policy, highestEpoch = 0): LeaseRenewal {
   const lease = { leaseExpiresAt: now + p.masterLease, lastSweepAt: now };
   if (!current) {
     const recovery = admitted === 0
       ? { state: 'done' as const }
-      : { state: 'recovering' as const, deadline: now + p.reregisterTimeout, admittedAtOpen: admitted };
+      : { state: 'recovering' as const, deadline: now + p.reregisterTimeout, ...(admitted === undefined ? {} : { admittedAtOpen: admitted }) };
     const epoch = highestEpoch === 0 ? 1 : Math.max(now, highestEpoch + 1);
     return { step: 'first-start', master: { epoch, ...lease, livenessFloor: now, recovery, startedAt: now } };
   }
@@ -86,7 +87,7 @@ export function renewLease(current: MasterRecord | undefined, admitted: number, 
     const deadline = now + p.reregisterTimeout;
     const recovery = windowHold
       ? settleRecovery({ ...current.recovery, deadline }, { windowHold }, true)
-      : settleRecovery({ state: 'recovering', deadline, admittedAtOpen: admitted }, {}, true);
+      : settleRecovery({ state: 'recovering', deadline, ...(admitted === undefined ? {} : { admittedAtOpen: admitted }) }, {}, true);
     const { markBudget: _reset, ...rest } = current;
     return {
       step: 'new-epoch',

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { admitAgent, markGone, markUnreachable } from './agent.ts';
-import { applyMark, guardTrips, isPending, overdueAgents, planPrune, planRenewal, planSweep, scanDue, summarize } from './sweep.ts';
+import { admitAgent, markGone, markUnreachable, reregisterAgent } from './agent.ts';
+import {
+  applyMark, guardTrips, isPending, overdueAgents, planNewEpoch, planPrune, planRenewal, planSweep, scanDue, startsEpochWithoutScan, summarize, wasAdmittedAt,
+} from './sweep.ts';
 import { POLICY, S, T0, servingMaster } from '../../test/support/registry.ts';
 import type { AgentRecord, MasterRecord, Policy } from './types.ts';
 
@@ -113,6 +115,56 @@ describe('first start and new epochs in a plan (rules 3, 12)', () => {
     expect(plan.step).toBe('new-epoch');
     expect(plan.master.epoch).toBe(T0);
     expect(plan.marks).toEqual([]);
+  });
+
+  const lapsed = master({
+    lastSweepAt: T0 - 3_600 * S, leaseExpiresAt: T0 - 3_600 * S + p.masterLease,
+    counts: { admitted: 5, unreachable: 1, gone: 0 }, pending: 0, countsAt: T0 - 3_600 * S, nextScanAt: T0 - 3_000 * S,
+  });
+
+  it('a new epoch needs no scan: it opens the window, marks nobody, and leaves the base to the first scan after', () => {
+    expect(startsEpochWithoutScan(lapsed, T0, p)).toBe(true);
+    expect(startsEpochWithoutScan(sweptJustBefore(T0), T0, p)).toBe(false);
+    expect(startsEpochWithoutScan(lapsed, T0, { ...p, reregisterTimeout: 0 })).toBe(false); // a closed window marks at once: scan
+    const plan = planNewEpoch(lapsed, T0, p);
+    expect(plan).toMatchObject({ step: 'new-epoch', marks: [], prune: [] });
+    expect(plan.master).toMatchObject({ epoch: T0, livenessFloor: T0, startedAt: T0, nextScanAt: T0, pending: 5, countsAt: T0 - 3_600 * S });
+    expect(plan.master.recovery).toEqual({ state: 'recovering', deadline: T0 + p.reregisterTimeout });
+    expect(scanDue(plan.master, T0 + p.sweepInterval, p)).toBe(true);
+  });
+
+  it('the first scan of an epoch counts the agents admitted when its window opened', () => {
+    const opened = planNewEpoch(lapsed, T0, p).master;
+    const at = T0 + p.sweepInterval;
+    const before = T0 - 3_000 * S;
+    const admitted = many(4, before, { epoch: EPOCH });
+    const back = reregisterAgent(agent('back', before), { info, epoch: T0, now: T0 + S, by: 'agent' }) as AgentRecord; // re-registered since: counted
+    const joined = admitAgent({ id: 'new', info, secretHash: 'sha256:x', epoch: T0, now: T0 + 2 * S, by: 'join' }); // registered since: not counted
+    const removed = markGone(agent('removed', before), T0 + 3 * S, { by: 'alice' }); // removed since: counted
+    const down = markUnreachable(agent('down', before - 600 * S), before, { by: 'master' });
+    const revived = reregisterAgent(down, { info, epoch: T0, now: T0 + 4 * S, by: 'agent' }) as AgentRecord; // unreachable at the open: not counted
+    const agents = [...admitted, back, joined, removed, revived].map(summarize);
+    const plan = planSweep(opened, agents, at, p);
+    expect(plan.step).toBe('renewed');
+    expect(plan.master.recovery).toEqual({ state: 'recovering', deadline: T0 + p.reregisterTimeout, admittedAtOpen: 6 });
+    expect(plan.marks).toEqual([]);
+    // Once counted, the base stays, whatever registers later.
+    const later = planSweep(plan.master, [...agents, summarize(agent('later', at))], at + p.sweepInterval, p);
+    expect(later.master.recovery.admittedAtOpen).toBe(6);
+  });
+
+  it('an agent counts as admitted at a moment from its last admission until it was marked or removed', () => {
+    const a = summarize(agent('a', T0));
+    expect([wasAdmittedAt(a, T0 - 1), wasAdmittedAt(a, T0), wasAdmittedAt(a, T0 + S)]).toEqual([false, true, true]);
+    const gone = summarize(markGone(agent('g', T0), T0 + 10 * S, { by: 'alice' }));
+    expect([wasAdmittedAt(gone, T0 + 9 * S), wasAdmittedAt(gone, T0 + 10 * S)]).toEqual([true, false]);
+    const ended = markGone(markUnreachable(agent('u', T0), T0 + 10 * S, { by: 'master' }), T0 + 20 * S, { by: 'alice' });
+    expect(wasAdmittedAt(summarize(ended), T0 + 15 * S)).toBe(false); // unreachable by then
+    // Ten events later the admission is no longer kept: the registration stands for it.
+    let busy = agent('busy', T0);
+    for (let i = 1; i <= 12; i++) busy = reregisterAgent(busy, { info, epoch: EPOCH, now: T0 + i * S, by: 'agent' }) as AgentRecord;
+    expect(busy.events.some((e) => e.type === 'admitted')).toBe(false);
+    expect(summarize(busy).admittedAt).toBe(T0);
   });
 });
 

@@ -1,20 +1,42 @@
 // The sweeper's decisions (DESIGN.md, Semantics 2–6, 10, 14) as one pure function of the registry
 // and the time: which master record to write, which agents to mark unreachable, which to prune.
 import { markUnreachable } from './agent.ts';
-import { gapLength, leaseLapsed, renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseStep } from './master.ts';
+import { gapLength, leaseLapsed, renewLease, settleRecovery, windowHoldOf, windowOpen, type LeaseRenewal, type LeaseStep } from './master.ts';
 import type { AgentRecord, MarkBudget, MasterRecord, Policy } from './types.ts';
 
 /**
  * What judging an agent needs: a sweep keeps only this of each record, so that its memory stays
  * small on a large registry (a Durable Object has 128 MB).
  */
-export type AgentSummary = Pick<AgentRecord, 'id' | 'status' | 'epoch' | 'lastSeenAt' | 'unreachableAt' | 'goneAt'>;
+export type AgentSummary = Pick<AgentRecord, 'id' | 'status' | 'epoch' | 'lastSeenAt' | 'unreachableAt' | 'goneAt'> & {
+  /**
+   * When the agent was last admitted (registered, or reachable again), to count a window's base after
+   * it opened. `summarize` sets it; where a whole record stands for its summary, it counts as admitted all along.
+   */
+  admittedAt?: number;
+};
 
-export const summarize = ({ id, status, epoch, lastSeenAt, unreachableAt, goneAt }: AgentRecord): AgentSummary => ({
-  id, status, epoch, lastSeenAt,
-  ...(unreachableAt === undefined ? {} : { unreachableAt }),
-  ...(goneAt === undefined ? {} : { goneAt }),
-});
+export const summarize = (record: AgentRecord): AgentSummary => {
+  const { id, status, epoch, lastSeenAt, unreachableAt, goneAt } = record;
+  return {
+    id, status, epoch, lastSeenAt, admittedAt: lastAdmission(record),
+    ...(unreachableAt === undefined ? {} : { unreachableAt }),
+    ...(goneAt === undefined ? {} : { goneAt }),
+  };
+};
+
+/** The last admission among the events kept; an agent whose events no longer show one was admitted when it registered. */
+function lastAdmission(record: AgentRecord): number {
+  for (let i = record.events.length - 1; i >= 0; i--) {
+    const e = record.events[i]!;
+    if (e.type === 'admitted' || e.type === 'reachable') return e.at;
+  }
+  return record.registeredAt;
+}
+
+/** Whether an agent, as scanned now, was admitted at the earlier moment `at`. */
+export const wasAdmittedAt = (a: AgentSummary, at: number) =>
+  (a.admittedAt ?? -Infinity) <= at && (a.status === 'admitted' || (a.unreachableAt ?? a.goneAt ?? at) > at);
 
 /** A verdict of the sweep: this agent is to be marked unreachable, for this reason. */
 export interface Mark {
@@ -84,14 +106,45 @@ export const trailingPeriod = (p: Pick<Policy, 'livenessGranularity' | 'heartbea
 
 const limitText = (p: Policy) => `limit ${Math.round(p.recoveryUnreachableLimit * 100)}%, minimum ${p.recoveryUnreachableMinimum}`;
 
+/** What a renewal did, for the log. */
+function leaseNotes({ step, master }: LeaseRenewal): string[] {
+  if (step === 'first-start') return [`first start: epoch ${master.epoch}`];
+  if (step === 'new-epoch') return [`lease had lapsed: new epoch ${master.epoch}, re-registration window until ${master.recovery.deadline ?? 'now'}`];
+  if (step === 'gap') return ['a gap between sweeps: liveness floor raised'];
+  return [];
+}
+
+/**
+ * A sweep that starts a new epoch reads no agent when the window it opens is open: every agent then
+ * holds an older epoch, so nothing can be marked until the window closes. The epoch's first scan, a
+ * sweep later, counts the base of rule 4's limit as it was when the window opened (`withWindowBase`)
+ * and prunes what is due. So a cold start over a large registry serves at once (issue 13).
+ */
+export const startsEpochWithoutScan = (m: MasterRecord, now: number, p: Policy) => leaseLapsed(m, now, p) && p.reregisterTimeout > 0;
+
+/** The new epoch's write to `master`, without a scan: counts stay as the last scan left them, and all admitted agents are pending. */
+export function planNewEpoch(current: MasterRecord, now: number, p: Policy): SweepPlan {
+  const renewal = renewLease(current, undefined, now, p);
+  const pending = current.counts?.admitted;
+  const master: MasterRecord = { ...renewal.master, nextScanAt: now, ...(pending === undefined ? {} : { pending }) };
+  return { step: renewal.step, master, marks: [], prune: [], notes: leaseNotes(renewal) };
+}
+
+/** A window opened without a scan gets its base from the first scan after: the agents admitted when it opened. */
+function withWindowBase(m: MasterRecord, agents: AgentSummary[]): MasterRecord {
+  const r = m.recovery;
+  if (r.state === 'done' || r.deadline === undefined || r.admittedAtOpen !== undefined) return m;
+  const admittedAtOpen = agents.reduce((n, a) => (wasAdmittedAt(a, m.startedAt) ? n + 1 : n), 0);
+  return { ...m, recovery: { ...r, admittedAtOpen } };
+}
+
 export function planSweep(current: MasterRecord | undefined, agents: AgentSummary[], now: number, p: Policy): SweepPlan {
   const admitted = agents.filter((a) => a.status === 'admitted').length;
   const highestEpoch = agents.reduce((max, a) => Math.max(max, a.epoch), 0);
-  const { master: renewed, step } = renewLease(current, admitted, now, p, highestEpoch);
-  const notes: string[] = [];
-  if (step === 'first-start') notes.push(`first start: epoch ${renewed.epoch}`);
-  if (step === 'new-epoch') notes.push(`lease had lapsed: new epoch ${renewed.epoch}, re-registration window until ${renewed.recovery.deadline ?? 'now'}`);
-  if (step === 'gap') notes.push('a gap between sweeps: liveness floor raised');
+  const renewal = renewLease(current, admitted, now, p, highestEpoch);
+  const { step } = renewal;
+  const renewed = withWindowBase(renewal.master, agents);
+  const notes = leaseNotes(renewal);
 
   const overdue = overdueAgents(renewed, agents, now, p);
   const releasedAt = renewed.recovery.releasedAt;

@@ -150,7 +150,8 @@ export function testRegistrarOn(name: string, harness: StoreHarness): void {
       const reports = await Promise.all(instances.map((r) => r.sweep().catch((e: Error) => ({ outcome: e.name }))));
       const epochs = reports.filter((r) => 'step' in r && r.step === 'new-epoch');
       expect(epochs).toHaveLength(1);
-      expect(reports.filter((r) => r.outcome === 'lost').length + epochs.length).toBe(8);
+      // The others lost the race for master, or found the new epoch's sweep just done and skipped (rule 3).
+      expect(reports.filter((r) => r.outcome === 'lost' || r.outcome === 'skipped').length + epochs.length).toBe(8);
       expect((await store.get<{ epoch: number }>(MASTER_KEY))!.value.epoch).toBeGreaterThan(before);
     });
   });

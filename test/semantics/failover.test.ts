@@ -1,6 +1,7 @@
 // Failover, epochs and the re-registration window (DESIGN.md, Semantics 3, 4, 7, 12).
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../adapters/memory/index.ts';
+import type { Store } from '../../src/store.ts';
 import { testMaster } from '../support/master.ts';
 import { MINUTE, SECOND, TestAgent, gate, interceptCommits, marked, masterRecord, nextSweep, record, run, started, writesMaster } from './world.ts';
 
@@ -17,11 +18,12 @@ describe('failover', () => {
     expect(back).toMatchObject({ outcome: 'done', step: 'new-epoch', marked: [] });
     const opened = await masterRecord(m);
     expect(opened.epoch).toBeGreaterThan(before.epoch);
-    expect(opened.recovery).toMatchObject({ state: 'recovering', admittedAtOpen: 5, deadline: m.clock.now() + m.policy.reregisterTimeout });
+    expect(opened.recovery).toMatchObject({ state: 'recovering', deadline: m.clock.now() + m.policy.reregisterTimeout });
 
     // The live agents are told to re-register; the dead one stays pending for the whole window.
     const during = await run(m, m.policy.reregisterTimeout - SECOND, { agents: live });
     expect(marked(during)).toEqual([]);
+    expect((await masterRecord(m)).recovery.admittedAtOpen).toBe(5); // counted by the epoch's first scan
     for (const a of live) {
       expect(a.statuses).toContain(409);
       expect(a.epoch).toBe(opened.epoch);
@@ -103,6 +105,37 @@ describe('failover', () => {
     expect((await masterRecord(m)).livenessFloor).toBe(m.clock.now());
     expect(marked(await run(m, 5 * MINUTE, { agents }))).toEqual([]);
     for (const a of agents) expect(a.statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('a new epoch serves without reading the agents: its first scan, a sweep later, counts those admitted when the window opened', async () => {
+    const inner = createMemoryStore();
+    const listed: string[] = [];
+    const store: Store = {
+      ...inner,
+      list(prefix, opts) {
+        listed.push(prefix);
+        return inner.list(prefix, opts);
+      },
+    };
+    const { m, agents } = await started(4, { store });
+    await run(m, MINUTE, { agents });
+    m.clock.advance(5 * MINUTE);
+    listed.length = 0;
+    expect(await m.sweep()).toMatchObject({ outcome: 'done', step: 'new-epoch', scanned: false, marked: [] });
+    expect(listed).toEqual([]);
+    const opened = await masterRecord(m);
+    expect(opened.recovery).toEqual({ state: 'recovering', deadline: m.clock.now() + m.policy.reregisterTimeout });
+    // The status answers at once, with the counts the last scan kept: all four are pending.
+    expect((await m.api.operator('GET', '/master')).body).toMatchObject({ epoch: opened.epoch, counts: { admitted: 4 }, pending: 4, recovery: { state: 'recovering' } });
+    // Before the next sweep, one agent re-registers, another is removed, a new one registers: the base stays 4.
+    m.clock.advance(SECOND);
+    await agents[0]!.beat(m);
+    expect(agents[0]!.epoch).toBe(opened.epoch);
+    expect((await m.api.operator('POST', `/agents/${agents[1]!.id}/gone`)).status).toBe(200);
+    await TestAgent.register(m);
+    expect(await nextSweep(m)).toMatchObject({ step: 'renewed', scanned: true });
+    expect(listed).toContain('agents/');
+    expect((await masterRecord(m)).recovery).toMatchObject({ state: 'recovering', admittedAtOpen: 4 });
   });
 
   it('a first start over existing agents opens a window in an epoch none of them holds, and marks only those that never re-register', async () => {

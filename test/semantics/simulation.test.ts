@@ -66,7 +66,7 @@ describe('no false positives and bounded detection under faults (rules 3, 4, 5)'
   };
 
   it('store outages shorter than the gap test, slow scans, partitions, deaths, holds and releases: no live agent marked, every dead one found', async () => {
-    const totals = await runSeeds([22, 31, 32, 33], { ...faults, policy: defaultPolicy() });
+    const totals = await runSeeds([22, 31, 32, 56], { ...faults, policy: defaultPolicy() });
     expect(totals.outages).toBeGreaterThan(5);
     expect(totals.slowSweeps).toBeGreaterThan(5);
     expect(totals.partitions).toBeGreaterThan(5);
