@@ -72,7 +72,7 @@ export interface Profiles {
   spread: OperationProfile;
 }
 
-/** Reads an instance makes for itself (`master` every maxClockSkew, the ticket keys), per instance-second: they grow with instances, not heartbeats. */
+/** Reads an instance makes for itself (`master` about once a lease, the ticket keys), per instance-second: they grow with instances, not heartbeats. */
 const ownReadsPerSecond = (p: OperationProfile) => ((p.perHeartbeat.gets - p.perHeartbeat.agentGets) * p.heartbeats) / (Math.max(1, p.instances) * p.minutes * 60);
 
 /**

@@ -7,6 +7,7 @@ import { StoreUnavailableError, type Store, type Write } from '../store.ts';
 import { TICKET_KEYS_KEY, TICKET_KEY_ROTATION } from '../registrar/tickets.ts';
 import { countingStore, type CountingStore } from '../../bench/counting-store.ts';
 import { failover, registerAgent, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
+import { testMaster } from '../../test/support/master.ts';
 
 /** Store calls (gets, list pages, commits) charged to a phase of the counting store. */
 const calls = (counter: CountingStore, phase: string) => {
@@ -29,7 +30,7 @@ describe('heartbeats with a ticket (rule 13)', () => {
     const m = await servingMaster({ store: counter.store });
     const a = await ticketed(m);
     m.clock.advance(m.policy.heartbeatInterval);
-    await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket }); // warms the master cache
+    await m.sweep(); // renews the lease: this instance holds the master it wrote
     counter.phase = 'ticketed';
     m.clock.advance(1);
     const res = await m.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
@@ -349,5 +350,59 @@ describe('registration with a generated id', () => {
     await registerAgent(m);
     expect(spy.agentReads()).toBe(0);
     expect(spy.committed).toHaveLength(1);
+  });
+});
+
+describe('the epoch an instance answers heartbeats with (rule 3)', () => {
+  /** One instance that sweeps and one that only serves, on one store and one clock. */
+  async function twoInstances() {
+    const counter = countingStore(createMemoryStore());
+    const sweeper = await servingMaster({ store: counter.store });
+    const server = testMaster({ store: counter.store, clock: sweeper.clock });
+    const agents = [];
+    for (let i = 0; i < 4; i++) {
+      const a = await registerAgent(server, { hostname: `a${i}` });
+      const first = await server.api.heartbeat(a.id, a.secret, { epoch: a.epoch });
+      agents.push({ ...a, ticket: first.body.ticket as string });
+    }
+    return { counter, sweeper, server, agents };
+  }
+
+  it('is read about once a lease, not once per maxClockSkew: no other epoch can start while the lease it read holds', async () => {
+    const { counter, sweeper, server, agents } = await twoInstances();
+    let heartbeats = 0;
+    for (let second = 1; second <= 120; second++) {
+      sweeper.clock.advance(1_000);
+      if (second % 5 === 0) {
+        counter.phase = 'sweep';
+        await sweeper.sweep();
+      }
+      counter.phase = 'server';
+      for (const a of agents) {
+        const res = await server.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+        expect(res.status).toBe(200);
+        a.ticket = res.body.ticket;
+        heartbeats++;
+      }
+    }
+    const masterReads = counter.tally('server').gets - counter.tally('server').agentGets;
+    // Every maxClockSkew (2 s) it would be 60 reads; once a lease (30 s), renewed every 5 s, about 5.
+    expect(masterReads).toBeGreaterThan(0);
+    expect(masterReads).toBeLessThanOrEqual(6);
+    expect(heartbeats).toBe(480);
+  });
+
+  it('answers the new epoch as soon as one starts: the lease it read has passed by then', async () => {
+    const { sweeper, server, agents } = await twoInstances();
+    const a = agents[0]!;
+    // The sweeper stops: the lease runs out and, past the skew, another instance starts an epoch.
+    sweeper.clock.advance(sweeper.policy.masterLease - 1);
+    expect((await server.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket })).status).toBe(200);
+    sweeper.clock.advance(sweeper.policy.maxClockSkew + 2);
+    const epoch = (await sweeper.sweep()).epoch;
+    expect(epoch).toBeGreaterThan(a.epoch);
+    const res = await server.api.heartbeat(a.id, a.secret, { epoch: a.epoch, ticket: a.ticket });
+    expect(res.status).toBe(409);
+    expect(res.body.epoch).toBe(epoch);
   });
 });

@@ -82,15 +82,6 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
   }
 
   /**
-   * The current epoch from the cached master, read afresh when the record already holds a newer
-   * one: a cache up to maxClockSkew old must not send an agent back to the epoch it left.
-   */
-  async function epochFor(current: AgentRecord | undefined): Promise<number> {
-    const cached = (await core.currentMaster()).value.epoch;
-    return current && current.epoch > cached ? (await core.currentMaster({ fresh: true })).value.epoch : cached;
-  }
-
-  /**
    * A due lastSeenAt write on the version an expired ticket names, without reading the record (an
    * instance that does not hold it: no affinity). Undefined when the record changed since: the
    * caller reads it and decides, so 409, 410 and instructions reach the agent as after any read.
@@ -117,13 +108,13 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
   return {
     /** Rule 1; with an agent-chosen id, a retry with the same secret is idempotent and another secret is refused. */
     async register(r: Registration): Promise<Registered> {
-      let epoch = (await core.currentMaster()).value.epoch;
+      let epoch = await core.currentEpoch();
       const id = r.agentId ?? core.entropy.id();
       const secret = r.secret ?? core.entropy.secret();
       const secretHash = hashSecret(secret);
       // An id generated here is new, so there is nothing to read: the write expects it absent.
       const { record, version } = await core.changeAgent(id, async (current) => {
-        epoch = await epochFor(current);
+        epoch = await core.currentEpoch(current?.epoch);
         const now = clock.now();
         if (current) {
           if (!constantTimeEqual(current.secretHash, secretHash)) return refuse('secret-mismatch', `agent ${id} is registered with another secret`);
@@ -177,7 +168,7 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
       if (hb.ticket && !hb.drained) {
         const claims = await tickets.verify(hb.ticket, id, secretHash).catch(() => undefined);
         if (claims) {
-          const epoch = (await core.currentMaster()).value.epoch;
+          const epoch = await core.currentEpoch();
           const now = clock.now();
           if (ticketAnswers(claims, hb, epoch, now)) return { epoch, instructions: instructionsFor(claims, now), ticket: hb.ticket };
           if (ticketRefusesEpoch(claims, hb, epoch, now)) throw new RefusedError(otherEpoch(epoch));
@@ -188,11 +179,11 @@ export function agentProtocol(core: RegistrarCore, tickets: Tickets, cache: Reco
           }
         }
       }
-      let masterEpoch = (await core.currentMaster()).value.epoch;
+      let masterEpoch = await core.currentEpoch();
       let change: Change;
       try {
         change = await core.changeAgent(id, async (current) => {
-          masterEpoch = await epochFor(current);
+          masterEpoch = await core.currentEpoch(current?.epoch);
           return authenticate(id, current, secretHash) ?? acceptHeartbeat(current!, { epoch: hb.epoch, ...(hb.drained ? { drained: true } : {}), masterEpoch, now: clock.now() }, policy);
         }, known ? { known } : {});
       } catch (err) {

@@ -88,6 +88,8 @@ export interface RegistrarCore {
   entropy: Entropy;
   withRetry<R>(fn: () => Promise<R>): Promise<R>;
   currentMaster(opts?: { fresh?: boolean }): Promise<Item<MasterRecord>>;
+  /** The current epoch (see the function), read afresh when `held`, a record's epoch, is newer. */
+  currentEpoch(held?: number): Promise<number>;
   /** This instance wrote the master record: its cache holds the new one. */
   rememberMaster(item: Item<MasterRecord>): void;
   readAgent(id: string): Promise<Item<AgentRecord> | undefined>;
@@ -136,6 +138,21 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
     if (!item) throw new NoMasterError();
     cachedMaster = { item, readAt: now };
     return item;
+  }
+
+  /**
+   * The current epoch, for agents' and frameworks' requests. The cached master's epoch holds while
+   * its lease does by this instance's clock, however old the cache: a new epoch starts only when a
+   * sweeper's clock is past the latest lease by more than maxClockSkew (rule 3), and each renewal
+   * moves the lease later, so until this instance's clock passes the cached lease no other epoch
+   * exists. Beyond that, the master is cached for at most maxClockSkew as for anything else. So an
+   * instance reads `master` about once a lease, not once per maxClockSkew (issue 13). A record the
+   * caller holds in a newer epoch than that reads it afresh: never send one back to the epoch it left.
+   */
+  async function currentEpoch(held?: number): Promise<number> {
+    const leased = cachedMaster && clock.now() <= cachedMaster.item.value.leaseExpiresAt ? cachedMaster.item.value.epoch : undefined;
+    const epoch = leased ?? (await currentMaster()).value.epoch;
+    return held !== undefined && held > epoch ? (await currentMaster({ fresh: true })).value.epoch : epoch;
   }
 
   const rememberMaster = (item: Item<MasterRecord>) => {
@@ -241,5 +258,5 @@ export function createRegistrarCore(deps: RegistrarDeps): RegistrarCore {
   const scan = <T>(prefix: string, pageSize = 1000) => listAll<T>(retried, prefix, pageSize);
   const scanPages = <T>(prefix: string, pageSize = 1000) => listPages<T>(retried, prefix, pageSize);
 
-  return { store, clock, policy, log, entropy, withRetry, currentMaster, rememberMaster, readAgent, changeAgent, readFramework, changeFramework, scan, scanPages };
+  return { store, clock, policy, log, entropy, withRetry, currentMaster, currentEpoch, rememberMaster, readAgent, changeAgent, readFramework, changeFramework, scan, scanPages };
 }

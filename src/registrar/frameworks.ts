@@ -44,12 +44,6 @@ function authenticate(id: string, current: FrameworkRecord | undefined, secretHa
 export function frameworkProtocol(core: RegistrarCore) {
   const { clock, policy } = core;
 
-  /** The current epoch, read afresh when the record already holds a newer one than the cache (as for agents). */
-  async function epochFor(current: FrameworkRecord | undefined): Promise<number> {
-    const cached = (await core.currentMaster()).value.epoch;
-    return current && current.epoch > cached ? (await core.currentMaster({ fresh: true })).value.epoch : cached;
-  }
-
   async function getFramework(id: string): Promise<FrameworkRecord> {
     const item = await core.readFramework(id);
     if (!item) throw new RefusedError(refuse('unknown-framework', `no framework ${id}`));
@@ -59,13 +53,13 @@ export function frameworkProtocol(core: RegistrarCore) {
   return {
     /** A new framework; with a chosen id, a retry with the same secret is idempotent and another secret is refused. */
     async registerFramework(r: FrameworkRegistration): Promise<FrameworkRegistered> {
-      let epoch = (await core.currentMaster()).value.epoch;
+      let epoch = await core.currentEpoch();
       const id = r.frameworkId ?? core.entropy.id();
       const secret = r.secret ?? core.entropy.secret();
       const secretHash = hashSecret(secret);
       const timeout = r.failoverTimeoutSeconds === undefined ? {} : { failoverTimeoutSeconds: r.failoverTimeoutSeconds };
       const { record } = await core.changeFramework(id, async (current) => {
-        epoch = await epochFor(current);
+        epoch = await core.currentEpoch(current?.epoch);
         const now = clock.now();
         if (current) {
           if (!constantTimeEqual(current.secretHash, secretHash)) return refuse('secret-mismatch', `framework ${id} is registered with another secret`);
@@ -108,9 +102,9 @@ export function frameworkProtocol(core: RegistrarCore) {
     /** Rule 2: a store write at most once per granularity. */
     async frameworkHeartbeat(id: string, secret: string, hb: { epoch: number }) {
       const secretHash = hashSecret(secret);
-      let masterEpoch = (await core.currentMaster()).value.epoch;
+      let masterEpoch = await core.currentEpoch();
       const { record } = await core.changeFramework(id, async (current) => {
-        masterEpoch = await epochFor(current);
+        masterEpoch = await core.currentEpoch(current?.epoch);
         return authenticate(id, current, secretHash) ?? acceptFrameworkHeartbeat(current!, { epoch: hb.epoch, masterEpoch, now: clock.now() }, policy);
       });
       return { record: record!, epoch: masterEpoch };
