@@ -12,11 +12,11 @@
 // Then one table, every goal beside its value (./goals.ts), and all of it in bench/results.json.
 //
 // npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S]
-//   [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]
+//   [--connections C] [--warm-up S] [--turns T] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]
 // --agents sets the fleet of parts 1–3 at once; without it each keeps its own size (or environment
 // variable): BENCH_HTTP_AGENTS 2,000, BENCH_AGENTS 2,000, BENCH_OPS_AGENTS 1,000. Likewise
 // BENCH_STORE, BENCH_OPS_MINUTES (8), BENCH_HTTP_SECONDS (10), BENCH_HTTP_CONNECTIONS (64),
-// BENCH_HTTP_WARM_UP (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_STORM_AGENTS (100,000),
+// BENCH_HTTP_WARM_UP (2), BENCH_HTTP_TURNS (2), BENCH_HTTP=0, BENCH_SWEEP_AGENTS (100,000), BENCH_STORM_AGENTS (100,000),
 // BENCH_SHARD_AGENTS (1,000,000), BENCH_OUT.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,7 +38,7 @@ import { DESIGN_SHARDS, SHARD_HEAD, shardRows, simulateShards } from './shards.t
 import { measureStorm, STORM_IN_FLIGHT } from './storm.ts';
 import type { SweepHeap } from './sweep-memory.ts';
 
-const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]';
+const USAGE = 'npm run bench -- [--store leveldb|memory] [--agents N] [--minutes M] [--seconds S] [--connections C] [--warm-up S] [--turns T] [--http 0] [--sweep-agents N] [--storm-agents N] [--shard-agents N] [--out FILE]';
 const fail = (why: string): never => {
   process.stderr.write(`bench: ${why}\nusage: ${USAGE}\n`);
   process.exit(2);
@@ -54,6 +54,7 @@ const { values } = (() => {
         seconds: { type: 'string' },
         connections: { type: 'string' },
         'warm-up': { type: 'string' },
+        turns: { type: 'string' },
         http: { type: 'string' },
         'sweep-agents': { type: 'string' },
         'storm-agents': { type: 'string' },
@@ -89,6 +90,7 @@ const settings = {
   httpSeconds: setting(values.seconds, 'BENCH_HTTP_SECONDS', 10, { integer: true }),
   httpConnections: setting(values.connections, 'BENCH_HTTP_CONNECTIONS', 64, { integer: true }),
   httpWarmUpSeconds: setting(values['warm-up'], 'BENCH_HTTP_WARM_UP', 2, { integer: true, zero: true }),
+  httpTurns: setting(values.turns, 'BENCH_HTTP_TURNS', 2, { integer: true }),
   agents: setting(values.agents, 'BENCH_AGENTS', 2_000, { integer: true }),
   opsAgents: setting(values.agents, 'BENCH_OPS_AGENTS', 1_000, { integer: true }),
   opsMinutes: setting(values.minutes, 'BENCH_OPS_MINUTES', 8),
@@ -224,11 +226,12 @@ print(`registrar bench: Node ${process.version}, ${os.cpus().length} cpus, store
 let http: HttpResult | undefined;
 if (settings.http) {
   const bar = stage(`HTTP heartbeats: ${settings.httpAgents} agents, ${settings.httpConnections} connections, ${settings.httpSeconds} s each`);
-  http = await measureHttp({ store: settings.store, agents: settings.httpAgents, seconds: settings.httpSeconds, connections: settings.httpConnections, warmUpSeconds: settings.httpWarmUpSeconds, progress: (d) => bar.update(d) });
+  http = await measureHttp({ store: settings.store, agents: settings.httpAgents, seconds: settings.httpSeconds, connections: settings.httpConnections, warmUpSeconds: settings.httpWarmUpSeconds, turns: settings.httpTurns, progress: (d) => bar.update(d) });
   bar.done();
   print(
     `HTTP heartbeats: the Node server (${http.store}, sweeper running) against a bare Hono handler answering the same JSON;`,
-    `${http.agents} agents sending back their tickets, ${http.connections} connections, ${http.seconds} s each, autocannon in a child process\n`,
+    `${http.agents} agents sending back their tickets, ${http.connections} connections, ${http.seconds} s a turn, autocannon in a child process;`,
+    `${http.turns.length / 2} turns each, alternating: each side's best turn is compared\n`,
     formatTable(HTTP_HEAD, httpRows(http)),
     '',
   );

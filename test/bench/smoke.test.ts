@@ -54,6 +54,11 @@ test('the bench runs at a tiny scale and writes every goal beside a measured num
     expect(typeof goal.met, key).toBe('boolean');
     expect(goal.target, key).toBeTruthy();
   }
+  // Two turns of each side, alternating; each side's best is what the goals compare.
+  expect(results.http.turns.map((t: { side: string }) => t.side)).toEqual(['bare', 'server', 'bare', 'server']);
+  const best = (side: string) => Math.max(...results.http.turns.filter((t: { side: string }) => t.side === side).map((t: { result: { requestsPerSecond: number } }) => t.result.requestsPerSecond));
+  expect([results.http.server.requestsPerSecond, results.http.bare.requestsPerSecond]).toEqual([best('server'), best('bare')]);
+  expect(results.settings.httpTurns).toBe(2);
   // LevelDB with many requests in flight, each commit in its own batch and grouped: both measured.
   expect(results.groupCommit).toMatchObject({ agents: 20, inFlight: 32 });
   for (const run of [results.groupCommit.oneBatchEach, results.groupCommit.grouped]) {
