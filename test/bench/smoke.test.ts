@@ -65,3 +65,10 @@ test('the bench runs at a tiny scale and writes every goal beside a measured num
     for (const key of ['registrationsPerSecond', 'dueHeartbeatsPerSecond', 'rawPutsPerSecond', 'commitsPerBatch']) expect(run[key], key).toBeGreaterThan(0);
   }
 });
+
+test('registration beside the raw put runs on a store and prints a row for each in-flight count', { timeout: 60_000 }, async () => {
+  const { stdout } = await run(process.execPath, [new URL('../../bench/stores.ts', import.meta.url).pathname, '--agents', '20', '--only', 'leveldb', '--in-flight', '1,4']);
+  const rows = stdout.split('\n').filter((line) => line.startsWith('leveldb'));
+  expect(rows.map((line) => line.split(/\s+/)[1])).toEqual(['1', '4']);
+  for (const line of rows) expect(line).toMatch(/^leveldb\s+\d+\s+[\d,]+\s+[\d,]+\s+[\d.]+\s+(yes|NO)$/);
+});
