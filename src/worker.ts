@@ -6,7 +6,7 @@ import type { DurableObjectId, DurableObjectState } from '@cloudflare/workers-ty
 import { createDurableObjectStore } from '../adapters/durable-objects/index.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens } from './config.ts';
-import { answerFromTicket, type TicketState } from './master/edge-tickets.ts';
+import { answerFromTicket, edgeTicketState, type TicketState } from './master/edge-tickets.ts';
 import { refuseEarly } from './master/gate.ts';
 import { createMaster } from './master/index.ts';
 import { createMetrics } from './metrics/index.ts';
@@ -31,14 +31,15 @@ const EDGE_STATE_PATH = '/__registrar/ticket-state';
 
 type RegistryStub = ReturnType<Env['REGISTRY']['get']>;
 
-/** Per isolate: the policy, and the registry's epoch and keys, read at most maxClockSkew ago (rule 3). */
-let edge: { policy: Policy; state?: { value: TicketState; readAt: number } } | null | undefined;
+/** Per isolate: the policy, and the registry's epoch and keys as edgeTicketState keeps them (rule 3). */
+let edge: { policy: Policy; state: ReturnType<typeof edgeTicketState> } | null | undefined;
 
 function edgeOf(env: Env) {
   if (edge === undefined) {
     try {
       const settings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
-      edge = { policy: loadConfig(settings, 'worker').policy };
+      const { policy } = loadConfig(settings, 'worker');
+      edge = { policy, state: edgeTicketState(policy, Date.now) };
     } catch {
       edge = null; // the object reports the configuration problem on every request
     }
@@ -50,16 +51,12 @@ function edgeOf(env: Env) {
 async function answerAtEdge(request: Request, env: Env, registry: RegistryStub): Promise<Response | undefined> {
   const e = edgeOf(env);
   if (!e) return undefined;
-  const state = async () => {
-    const at = Date.now();
-    if (e.state && at - e.state.readAt <= e.policy.maxClockSkew) return e.state.value;
+  const read = async () => {
     // Any trouble here only means the object answers this heartbeat itself.
     const res = await registry.fetch(new Request(`https://registry${EDGE_STATE_PATH}`)).catch(() => undefined);
-    if (res?.status !== 200) return undefined;
-    e.state = { value: (await res.json()) as TicketState, readAt: at };
-    return e.state.value;
+    return res?.status === 200 ? ((await res.json()) as TicketState) : undefined;
   };
-  return answerFromTicket(request, state, e.policy, Date.now);
+  return answerFromTicket(request, () => e.state(read), e.policy, Date.now);
 }
 
 export default {
@@ -104,7 +101,8 @@ export class Registry extends DurableObject<Env> {
     if (new URL(request.url).pathname === EDGE_STATE_PATH) {
       const { registrar } = serving;
       try {
-        const state: TicketState = { epoch: (await registrar.core.currentMaster({ fresh: true })).value.epoch, keys: await registrar.tickets.verifyingKeys() };
+        const { epoch, leaseExpiresAt } = (await registrar.core.currentMaster({ fresh: true })).value;
+        const state: TicketState = { epoch, leaseExpiresAt, keys: await registrar.tickets.verifyingKeys() };
         return Response.json(state);
       } catch (err) {
         return Response.json({ error: 'unavailable', message: (err as Error).message }, { status: 503 });

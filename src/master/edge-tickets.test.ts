@@ -3,7 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { OPERATOR } from '../../test/support/master.ts';
 import { failover, registerAgent, servingMaster, type TestMaster } from '../../test/support/master-http.ts';
-import { ANSWERED_BY, answerFromTicket, type TicketState } from './edge-tickets.ts';
+import { ANSWERED_BY, answerFromTicket, edgeTicketState, type TicketState } from './edge-tickets.ts';
+
+/** What the Durable Object hands the edge (src/worker.ts): the master as it is now, and the keys. */
+async function stateOf(m: TestMaster): Promise<TicketState> {
+  const { epoch, leaseExpiresAt } = (await m.registrar.core.currentMaster({ fresh: true })).value;
+  return { epoch, leaseExpiresAt, keys: await m.registrar.tickets.verifyingKeys() };
+}
 
 const heartbeat = (id: string, secret: string, body: unknown, path = `/api/v1/agents/${id}/heartbeat`) =>
   new Request(`https://registrar.example${path}`, {
@@ -20,7 +26,7 @@ async function ticketed(m: TestMaster) {
 }
 
 async function edge(m: TestMaster, request: Request) {
-  const state = async (): Promise<TicketState> => ({ epoch: (await m.registrar.core.currentMaster({ fresh: true })).value.epoch, keys: await m.registrar.tickets.verifyingKeys() });
+  const state = () => stateOf(m);
   return answerFromTicket(request, state, m.policy, () => m.clock.now());
 }
 
@@ -78,5 +84,53 @@ describe('the edge answers ticketed heartbeats (rule 13)', () => {
     // Expired, the ticket vouches for nothing: the registry answers (409, 410 or an unknown agent).
     m.clock.advance(m.policy.livenessGranularity);
     expect(await edge(m, heartbeat(a.id, a.secret, body))).toBeUndefined();
+  });
+});
+
+describe('the edge keeps the registry’s state', () => {
+  // The edge's clock behind, level with and ahead of the sweeper's, by up to maxClockSkew.
+  for (const offset of [-1, 0, 1]) {
+    it(`for about a lease, and never past a new epoch (edge clock ${offset < 0 ? 'behind' : offset > 0 ? 'ahead' : 'level'})`, async () => {
+      const m = await servingMaster();
+      const skew = offset * m.policy.maxClockSkew;
+      const state = edgeTicketState(m.policy, () => m.clock.now() + skew);
+      let reads = 0;
+      const read = () => {
+        reads++;
+        return stateOf(m);
+      };
+      const current = async () => (await m.store.get<{ epoch: number }>('master'))!.value.epoch;
+      let epoch = await current();
+      let changedAt = m.clock.now();
+      const step = 500;
+      const check = async (ms: number, sweeping: boolean) => {
+        for (let t = 0; t < ms; t += step) {
+          m.clock.advance(step);
+          if (sweeping && (t + step) % m.policy.sweepInterval === 0) await m.sweep();
+          if ((await current()) !== epoch) [epoch, changedAt] = [await current(), m.clock.now()];
+          const kept = (await state(read))!.epoch;
+          // The epoch the master has, or for at most maxClockSkew after it changed, the one before (rule 3).
+          if (kept !== epoch) expect(m.clock.now() - changedAt).toBeLessThanOrEqual(m.policy.maxClockSkew);
+        }
+      };
+      await check(120_000, true);
+      // Every 500 ms for 120 s: 60 reads at maxClockSkew (2 s), about 4 at the lease (30 s).
+      expect(reads).toBeLessThanOrEqual(Math.ceil(120_000 / m.policy.masterLease) + 2);
+      // The master stops; the first sweep after its lease lapsed starts a new epoch, and the edge has it.
+      await check(m.policy.masterLease + m.policy.maxClockSkew, false);
+      const before = await current();
+      await check(m.policy.sweepInterval + m.policy.maxClockSkew, true);
+      expect(epoch).toBeGreaterThan(before);
+      expect((await state(read))!.epoch).toBe(epoch);
+    });
+  }
+
+  it('reads again what it could not read', async () => {
+    const m = await servingMaster();
+    const state = edgeTicketState(m.policy, () => m.clock.now());
+    let reads = 0;
+    expect(await state(async () => (reads++, undefined))).toBeUndefined();
+    expect((await state(async () => (reads++, stateOf(m))))!.epoch).toBeGreaterThan(0);
+    expect(reads).toBe(2);
   });
 });

@@ -10,10 +10,32 @@ import { bearerToken } from './auth.ts';
 import { refusalAnswer } from './errors.ts';
 import { heartbeatBody } from './schemas.ts';
 
-/** What the edge needs from the registry, at most maxClockSkew old: the epoch and the verifying keys. */
+/** What the edge needs from the registry: the epoch, the lease it holds under, and the verifying keys. */
 export interface TicketState {
   epoch: number;
+  /** The `master` record's lease when this was read: no other epoch can start before it, by any clock within maxClockSkew. */
+  leaseExpiresAt: number;
   keys: TicketKey[];
+}
+
+/**
+ * The edge's copy of the registry's state, kept as the registrar keeps its epoch (core.currentEpoch):
+ * while the lease it was read under holds by the edge's clock, no other epoch exists (a new one needs
+ * a sweeper's clock past the latest lease by more than maxClockSkew), so the copy is read again
+ * about once a lease instead of every maxClockSkew. The keys are kept no longer than the registrar
+ * keeps them (a granularity); a ticket signed by a newer key only goes on to the registry.
+ */
+export function edgeTicketState(policy: Pick<Policy, 'maxClockSkew' | 'livenessGranularity'>, now: () => number) {
+  let kept: { value: TicketState; readAt: number } | undefined;
+  const holds = (k: { value: TicketState; readAt: number }, at: number) =>
+    at - k.readAt <= policy.maxClockSkew || (at <= k.value.leaseExpiresAt && at - k.readAt <= policy.livenessGranularity);
+  return async (read: () => Promise<TicketState | undefined>): Promise<TicketState | undefined> => {
+    const at = now();
+    if (kept && holds(kept, at)) return kept.value;
+    const value = await read();
+    if (value) kept = { value, readAt: at };
+    return value;
+  };
 }
 
 const HEARTBEAT_PATH = /^\/api\/v1\/agents\/([^/]+)\/heartbeat$/;
