@@ -90,12 +90,12 @@ export interface StoreRegistration {
 export async function measureStore(store: Store, agents: number, inFlight: number, rounds = 2): Promise<Omit<StoreRegistration, 'store'>> {
   const { request, registrar } = benchMaster(store);
   await registrar.sweep();
-  // A few of each first, not counted: connections, the JIT and the store's own warm-up.
   const register = async (round: number, i: number) => {
     const res = await call(request, '/api/v1/agents', JOIN, { hostname: `host-${round}-${i}.bench.example.com`, resources: { cpus: 16, mem: 65536 } });
     if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as BenchAgent;
   };
+  // Twenty of each first, not counted: connections, the JIT and the store's own warm-up.
   const first = await register(-1, 0);
   const record = (await store.get(agentKey(first.agentId)))!.value;
   for (let i = 1; i < 20; i++) await register(-1, i);
