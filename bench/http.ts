@@ -18,23 +18,35 @@ import { startNodeMaster } from '../src/node.ts';
 import type { LoadResult } from './load.ts';
 import { type BenchAgent, call, JOIN, OPERATOR } from './support.ts';
 
+/** A turn's load, and the CPU this process (the server under load, nothing else busy) spent on each answer. */
+export interface TurnResult extends LoadResult {
+  /** Microseconds of user and system CPU per request answered: the work behind the throughput, which a busy machine also moves. */
+  cpuMicros: { user: number; system: number };
+}
+
 export interface HttpResult {
   store: 'memory' | 'leveldb';
   agents: number;
   seconds: number;
   connections: number;
   /** Each side's best turn (the most heartbeats a second), as the goals compare them. */
-  server: LoadResult;
-  bare: LoadResult;
+  server: TurnResult;
+  bare: TurnResult;
   /** Every turn, in the order run: bare, server, bare, server, … */
-  turns: { side: 'server' | 'bare'; result: LoadResult }[];
+  turns: { side: 'server' | 'bare'; result: TurnResult }[];
 }
 
 const run = promisify(execFile);
 
-async function load(url: string, agentsFile: string, seconds: number, connections: number): Promise<LoadResult> {
+async function load(url: string, agentsFile: string, seconds: number, connections: number): Promise<TurnResult> {
+  // Both servers run in this process, one loaded at a time (the other idle but for the server's sweeper):
+  // the process's CPU over a turn is what the loaded one spent.
+  const before = process.cpuUsage();
   const { stdout } = await run(process.execPath, [new URL('./load.ts', import.meta.url).pathname, url, agentsFile, String(seconds), String(connections)]);
-  return JSON.parse(stdout) as LoadResult;
+  const cpu = process.cpuUsage(before);
+  const result = JSON.parse(stdout) as LoadResult;
+  const answered = Math.max(1, result.ok + result.non2xx);
+  return { ...result, cpuMicros: { user: cpu.user / answered, system: cpu.system / answered } };
 }
 
 /** Registers `agents` over HTTP, a few at a time, each with a first heartbeat for the ticket it sends back from then on. */
@@ -131,6 +143,9 @@ export async function measureHttp(opts: HttpOptions): Promise<HttpResult> {
   }
 }
 
+const cpuTotal = (t: TurnResult) => t.cpuMicros.user + t.cpuMicros.system;
+const cpuOf = (t: TurnResult) => `${t.cpuMicros.user.toFixed(1)} + ${t.cpuMicros.system.toFixed(1)}`;
+
 /** Throughput and latency of both servers, as table rows: metric, server, bare Hono, ratio (the goals are in ./goals.ts). */
 export function httpRows(r: HttpResult): (string | number)[][] {
   const ratio = (a: number, b: number) => (b > 0 ? a / b : '');
@@ -138,6 +153,7 @@ export function httpRows(r: HttpResult): (string | number)[][] {
     ['heartbeats/s', r.server.requestsPerSecond, r.bare.requestsPerSecond, ratio(r.server.requestsPerSecond, r.bare.requestsPerSecond)],
     ['p50 latency (ms)', r.server.p50, r.bare.p50, ratio(r.server.p50, r.bare.p50)],
     ['p99 latency (ms)', r.server.p99, r.bare.p99, ratio(r.server.p99, r.bare.p99)],
+    ['CPU per heartbeat (µs, user + system)', cpuOf(r.server), cpuOf(r.bare), ratio(cpuTotal(r.server), cpuTotal(r.bare))],
     ['non-2xx / errors', `${r.server.non2xx} / ${r.server.errors}`, `${r.bare.non2xx} / ${r.bare.errors}`, ''],
     ...r.turns.map((t, i) => [`turn ${Math.floor(i / 2) + 1}, ${t.side === 'bare' ? 'bare Hono' : 'server'} heartbeats/s`, t.side === 'server' ? t.result.requestsPerSecond : '', t.side === 'bare' ? t.result.requestsPerSecond : '', '']),
   ];

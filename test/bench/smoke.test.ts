@@ -59,6 +59,11 @@ test('the bench runs at a tiny scale and writes every goal beside a measured num
   const best = (side: string) => Math.max(...results.http.turns.filter((t: { side: string }) => t.side === side).map((t: { result: { requestsPerSecond: number } }) => t.result.requestsPerSecond));
   expect([results.http.server.requestsPerSecond, results.http.bare.requestsPerSecond]).toEqual([best('server'), best('bare')]);
   expect(results.settings.httpTurns).toBe(2);
+  // CPU per answer, from this process's usage over each turn: positive, and per request (a loose bound, far above the tens of µs measured).
+  for (const t of results.http.turns as { result: { cpuMicros: { user: number; system: number } } }[]) {
+    expect(t.result.cpuMicros.user).toBeGreaterThan(0);
+    expect(t.result.cpuMicros.user + t.result.cpuMicros.system).toBeLessThan(100_000);
+  }
   // LevelDB with many requests in flight, each commit in its own batch and grouped: both measured.
   expect(results.groupCommit).toMatchObject({ agents: 20, inFlight: 32 });
   for (const run of [results.groupCommit.oneBatchEach, results.groupCommit.grouped]) {
