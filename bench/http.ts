@@ -18,7 +18,7 @@ import { startNodeMaster } from '../src/node.ts';
 import type { LoadResult } from './load.ts';
 import { type BenchAgent, call, JOIN, OPERATOR } from './support.ts';
 
-/** A turn's load, and the CPU this process (the server under load, nothing else busy) spent on each answer. */
+/** A turn's load, and the CPU this process (the loaded server's, almost all of it) spent on each answer. */
 export interface TurnResult extends LoadResult {
   /** Microseconds of user and system CPU per request answered: the work behind the throughput, which a busy machine also moves. */
   cpuMicros: { user: number; system: number };
