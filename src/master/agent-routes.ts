@@ -6,6 +6,7 @@ import { agentSecret, requireToken, type TokenSource } from './auth.ts';
 import { ApiError } from './errors.ts';
 import { registrationLimit, type Rate } from './rate-limit.ts';
 import { agentIdParam, body, heartbeatBody, registerBody, reregisterBody } from './schemas.ts';
+import { byteLength } from '../store.ts';
 
 type InfoFields = { hostname: string; port: number; resources: AgentInfo['resources']; attributes: AgentInfo['attributes']; version: string; machineId?: string | undefined };
 const infoOf = (b: InfoFields): AgentInfo => ({
@@ -19,11 +20,9 @@ const infoOf = (b: InfoFields): AgentInfo => ({
 
 /** An agent's info as stored, at most this many bytes: records stay small however many agents there are. */
 export const MAX_INFO_BYTES = 4 * 1024;
-const utf8 = new TextEncoder();
-
 function boundedInfo(b: InfoFields): AgentInfo {
   const info = infoOf(b);
-  const bytes = utf8.encode(JSON.stringify(info)).length;
+  const bytes = byteLength(JSON.stringify(info));
   if (bytes > MAX_INFO_BYTES) throw new ApiError(400, 'bad_request', `the agent's info is ${bytes} bytes as JSON; at most ${MAX_INFO_BYTES}`);
   return info;
 }

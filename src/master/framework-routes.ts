@@ -9,18 +9,17 @@ import { ApiError } from './errors.ts';
 import { frameworkHeartbeatBody, frameworkListQuery, frameworkRegisterBody, frameworkReregisterBody } from './framework-schemas.ts';
 import { registrationLimit, type Rate } from './rate-limit.ts';
 import { actionBody, body, idParam, parse } from './schemas.ts';
+import { byteLength } from '../store.ts';
 
 type Env = { Variables: { operator: string } };
 type InfoFields = { [K in keyof FrameworkInfo]?: FrameworkInfo[K] | undefined };
-
-const utf8 = new TextEncoder();
 
 /** The info as stored (absent fields left out), at most MAX_INFO_BYTES as JSON, as an agent's. */
 function frameworkInfo(b: InfoFields & { name: string }): FrameworkInfo {
   const info = Object.fromEntries(
     (['name', 'user', 'roles', 'principal', 'hostname', 'webuiUrl', 'capabilities'] as const).flatMap((k) => (b[k] === undefined ? [] : [[k, b[k]]])),
   ) as unknown as FrameworkInfo;
-  const bytes = utf8.encode(JSON.stringify(info)).length;
+  const bytes = byteLength(JSON.stringify(info));
   if (bytes > MAX_INFO_BYTES) throw new ApiError(400, 'bad_request', `the framework's info is ${bytes} bytes as JSON; at most ${MAX_INFO_BYTES}`);
   return info;
 }

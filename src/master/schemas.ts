@@ -3,23 +3,23 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { SECRET_PATTERN, UUID_PATTERN } from '../secrets.ts';
+import { byteLength } from '../store.ts';
 import { ApiError } from './errors.ts';
 
 export const MAX_BODY_BYTES = 32 * 1024;
 
-const utf8 = new TextEncoder();
 export const MAX_REASON_BYTES = 1024;
 // Measured as stored (JSON, UTF-8), so that ten events' reasons and a 32 KiB body always fit a record
 // in the store's 64 KiB: counting characters would let escapes (\u0001 is 6 bytes) overflow it.
 export const reason = z
   .string()
-  .refine((s) => utf8.encode(JSON.stringify(s)).length - 2 <= MAX_REASON_BYTES, `must be at most ${MAX_REASON_BYTES} bytes`)
+  .refine((s) => byteLength(JSON.stringify(s)) - 2 <= MAX_REASON_BYTES, `must be at most ${MAX_REASON_BYTES} bytes`)
   .optional();
 export const name = (max: number) => z.string().min(1).max(max);
 // Part of a store key (the machine index): bounded in bytes and well-formed, as keys must be.
 const MAX_MACHINE_ID_BYTES = 256;
 const machineId = name(MAX_MACHINE_ID_BYTES).refine(
-  (s) => s.isWellFormed() && utf8.encode(s).length <= MAX_MACHINE_ID_BYTES,
+  (s) => s.isWellFormed() && byteLength(s) <= MAX_MACHINE_ID_BYTES,
   `must be well-formed text of at most ${MAX_MACHINE_ID_BYTES} bytes`,
 );
 
