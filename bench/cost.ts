@@ -5,7 +5,8 @@
 // `node bench/cost.ts [agents] [minutes]` measures at that size and prints the table alone.
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
-import { SERVERLESS_RECORD_CACHE_ENTRIES } from '../src/registrar.ts';
+import { patchWindowFor } from '../adapters/durable-objects/index.ts';
+import { PATCH_LOG_SHAPE } from '../adapters/durable-objects/patch-log.ts';
 import { scaleScan, type Tally } from './counting-store.ts';
 import type { OperationProfile } from './operations.ts';
 import { fmt } from './support.ts';
@@ -110,6 +111,16 @@ const dynamoReads = (t: Tally) => t.dynamoGetUnits + t.dynamoQueryUnits;
 const sqliteRowsRead = (t: Tally) => t.gets + t.listItems + t.lists + t.puts + t.deletes + t.checks + 2 * t.patches;
 const sqliteRowsWritten = (t: Tally) => t.puts + t.deletes + t.patches;
 /**
+ * A Durable Object's rows for each commit of patches (adapters/durable-objects/patch-log.ts): the
+ * commits that arrive within the window share one log row, written and later deleted by a fold; a
+ * fold rewrites the chunk rows about once per `max(foldAfterEntries, agents)` entries. Arrivals at
+ * random (Poisson) at `perSecond` put `1 + perSecond × window` commits in a row; it reads its record's row.
+ */
+function durableObjectPatchRows(perSecond: number, agentsPerObject: number, heartbeatIntervalMs: number) {
+  const perRow = 1 + perSecond * (patchWindowFor(heartbeatIntervalMs) / 1000);
+  return { written: 2 / perRow + PATCH_LOG_SHAPE.chunks / Math.max(PATCH_LOG_SHAPE.foldAfterEntries, agentsPerObject), read: 1, perRow };
+}
+/**
  * Firestore: a document read each get and listed document (and the one past a page); a version check
  * is a precondition on an update. A patch is a read and a write there (adapters/shared/patch.ts).
  */
@@ -152,15 +163,20 @@ function lambdaDynamo(ps: Profiles, agents: number): PlatformCost {
 function workersDurableObjects(ps: Profiles, agents: number, shards = 1): PlatformCost {
   const { workers, durableObjects: d } = prices.cloudflare;
   const p = ps.one;
-  // One object holds the registry (or a shard of it) and its registrar: a due write finds its record
-  // cached there while the object's agents fit its cache; beyond it (the least recently written go
-  // first, and every agent writes in turn) it misses as if no instance held it.
-  const m = month(p, agents, 'worker', heartbeatTally(ps, { instances: shards, cached: agents / shards <= SERVERLESS_RECORD_CACHE_ENTRIES }, agents));
+  // One object holds the registry (or a shard of it) and its registrar, which keeps no record cache:
+  // a due write is a patch on the ticket's version, as measured without affinity, and the object's
+  // store logs the patches that arrive together in one row.
+  const m = month(p, agents, 'worker', heartbeatTally(ps, { instances: shards, cached: false }, agents));
   // The Worker answers a heartbeat its ticket covers; the others (a store read or a due write each) reach the object.
   const reaching = m.heartbeats * Math.min(1, Math.max(m.hb.gets, m.hb.commits));
   const perSecond = reaching / A.secondsPerMonth;
   const objects = Math.max(shards, Math.ceil(perSecond / A.durableObjectRequestsPerSecond)) + (shards > 1 ? 1 : 0);
   const reports = shards > 1 ? m.sweeps * shards : 0;
+  const heartbeatInterval = loadConfig({ REGISTRAR_STORE: 'memory' }, 'worker').policy.heartbeatInterval;
+  const serving = shards > 1 ? shards : objects; // the objects the agents are spread over
+  const patchRows = durableObjectPatchRows((m.heartbeats * m.hb.patches) / A.secondsPerMonth / serving, agents / serving, heartbeatInterval);
+  const hbRowsRead = sqliteRowsRead(m.hb) - 2 * m.hb.patches + patchRows.read * m.hb.patches;
+  const hbRowsWritten = sqliteRowsWritten(m.hb) - m.hb.patches + patchRows.written * m.hb.patches;
   const lines = {
     'Worker requests': m.heartbeats * (workers.requestPerMillion / M),
     'Worker CPU': m.heartbeats * p.cpuMsPerHeartbeat * (workers.cpuMsPerMillion / M),
@@ -168,19 +184,22 @@ function workersDurableObjects(ps: Profiles, agents: number, shards = 1): Platfo
     'sweep alarms (DO requests)': m.sweeps * Math.max(1, shards) * (d.requestPerMillion / M),
     ...(shards > 1 ? { 'sweep reports to master (DO requests, rows)': reports * ((d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M) } : {}),
     'DO duration (always active)': objects * A.secondsPerMonth * d.memoryGb * (d.gbSecondPerMillion / M),
-    'heartbeat rows read': m.heartbeats * sqliteRowsRead(m.hb) * (d.sqliteRowsReadPerMillion / M),
-    'heartbeat rows written': m.heartbeats * sqliteRowsWritten(m.hb) * (d.sqliteRowsWrittenPerMillion / M),
+    'heartbeat rows read': m.heartbeats * hbRowsRead * (d.sqliteRowsReadPerMillion / M),
+    'heartbeat rows written': m.heartbeats * hbRowsWritten * (d.sqliteRowsWrittenPerMillion / M),
     'sweep rows read': m.sweeps * sqliteRowsRead(m.sweep) * (d.sqliteRowsReadPerMillion / M),
     'sweep rows written': m.sweeps * sqliteRowsWritten(m.sweep) * (d.sqliteRowsWrittenPerMillion / M),
   };
   const floor = m.floorRequests * (workers.requestPerMillion / M);
   const lease = m.floorRequests * ((workers.requestPerMillion + d.requestPerMillion + d.sqliteRowsWrittenPerMillion) / M);
-  const notes =
-    shards > 1
+  const batching = `~${fmtMs(patchRows.perRow)} due heartbeats a log row (${fmtMs(patchRows.written)} rows written a patch)`;
+  const notes = [
+    ...(shards > 1
       ? [`${shards} shards and the master's object; ${fmtMs(perSecond / shards)} heartbeats/s reach each shard`]
       : objects > 1
         ? [`${fmtMs(perSecond)} heartbeats/s reach the object: ${objects} Durable Objects at ~${A.durableObjectRequestsPerSecond}/s each (the design has one)`]
-        : [];
+        : []),
+    batching,
+  ];
   const platform = shards > 1 ? `Workers + Durable Objects, ${shards} shards` : 'Workers + Durable Objects';
   return finish(platform, agents, lines, floor, lease, { perSweep: sqliteRowsRead(m.sweep), unit: 'rows read' }, notes);
 }

@@ -3,7 +3,7 @@
 // sweeper (DESIGN.md, "Runtimes"). Configuration comes from vars and secrets, as in loadConfig.
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectId, DurableObjectState } from '@cloudflare/workers-types';
-import { createDurableObjectStore } from '../adapters/durable-objects/index.ts';
+import { createDurableObjectStore, patchWindowFor } from '../adapters/durable-objects/index.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, requireTokens } from './config.ts';
 import { answerFromTicket, edgeTicketState, type TicketState } from './master/edge-tickets.ts';
@@ -12,7 +12,7 @@ import { createMaster } from './master/index.ts';
 import { createMetrics } from './metrics/index.ts';
 import { meteredStore } from './metrics/store.ts';
 import type { Policy } from './registry/index.ts';
-import { SERVERLESS_RECORD_CACHE_ENTRIES, createRegistrar, type Registrar } from './registrar.ts';
+import { createRegistrar, type Registrar } from './registrar.ts';
 import { consoleJsonLog, firstSweep, refusal, sweepAndLog } from './runtime.ts';
 
 export interface Env {
@@ -131,8 +131,10 @@ function serve(ctx: DurableObjectState, env: Env): Serving | { problem: string }
     if (config.store.kind !== 'durable-objects') throw new ConfigError('REGISTRAR_STORE: the Worker keeps the registry in its Durable Object; leave it unset');
     const tokens = requireTokens(config);
     const metrics = createMetrics();
-    const store = meteredStore(createDurableObjectStore(ctx.storage), 'durable-objects', metrics);
-    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, recordCacheEntries: SERVERLESS_RECORD_CACHE_ENTRIES, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
+    const store = meteredStore(createDurableObjectStore(ctx.storage, { patchWindowMs: patchWindowFor(config.policy.heartbeatInterval) }), 'durable-objects', metrics);
+    // No record cache: a due heartbeat then patches lastSeenAt on its ticket's version, and the
+    // object's store writes patches to a shared log row, not a whole record row each (rows written are billed).
+    const registrar = createRegistrar({ store, clock: systemClock, policy: config.policy, log, recordCacheEntries: 0, ...(config.ticketKeys ? { ticketKeys: config.ticketKeys } : {}) });
     return { registrar, policy: config.policy, app: createMaster({ registrar, tokens, log, registrationRateLimit: config.registrationRateLimit, metrics }), firstSweep: firstSweep(registrar, log) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

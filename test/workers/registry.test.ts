@@ -117,6 +117,31 @@ describe('the Registry Durable Object', () => {
     expect((await api.heartbeat(a.body.agentId, a.body.secret, a.body.epoch)).status).toBe(409);
   });
 
+  it('writes due heartbeats to its store as patches in a shared log row, leaving the record row as registration wrote it', async () => {
+    const { stub, api } = freshRegistry();
+    const a = await api.register('patched');
+    expect(a.status).toBe(201);
+    const { agentId, secret, epoch } = a.body;
+    let ticket: string | undefined = a.body.ticket;
+    // Heartbeats with the latest ticket until one was due (a granularity on) and moved lastSeenAt.
+    const seen = await eventually(
+      'a due heartbeat writing lastSeenAt',
+      async () => {
+        const hb = await api.call('POST', `/api/v1/agents/${agentId}/heartbeat`, secret, { epoch, ...(ticket ? { ticket } : {}) });
+        expect(hb.status).toBe(200);
+        ticket = hb.body.ticket ?? ticket;
+        return (await api.operator('GET', `/agents/${agentId}`)).body;
+      },
+      (r) => r.lastSeenAt > r.registeredAt,
+    );
+    await runInDurableObject(stub, (_, state) => {
+      const row = state.storage.sql.exec<{ json: string }>('SELECT json FROM registrar_records WHERE key = ?', `agents/${agentId}`).one();
+      expect(JSON.parse(row.json).lastSeenAt).toBe(seen.registeredAt);
+      const logged = state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM registrar_patch_log').one().n;
+      expect(logged).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   it('arms the sweeper again when a request finds no alarm set', async () => {
     const { stub, api } = freshRegistry();
     expect((await api.call('GET', '/health')).status).toBe(200);
