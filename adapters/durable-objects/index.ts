@@ -92,6 +92,7 @@ export function createDurableObjectStore(storage: SqlStorageHost, opts: DurableO
     }
     const staged = new Map<string, PatchEntry>();
     let finished = false;
+    let folded = false;
     let outcomes: (Record<string, Version> | Error)[];
     try {
       outcomes = storage.transactionSync(() => {
@@ -111,7 +112,7 @@ export function createDurableObjectStore(storage: SqlStorageHost, opts: DurableO
           }
           return versions;
         });
-        patches.append(staged);
+        folded = patches.append(staged);
         finished = true;
         return results;
       });
@@ -120,7 +121,7 @@ export function createDurableObjectStore(storage: SqlStorageHost, opts: DurableO
       for (const c of batch) c.reject(failure);
       return;
     }
-    patches.applied(staged);
+    patches.applied(staged, folded);
     batch.forEach((c, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) c.reject(outcome);
@@ -162,7 +163,7 @@ export function createDurableObjectStore(storage: SqlStorageHost, opts: DurableO
     },
 
     async commit(writes: Write[]): Promise<Record<string, Version>> {
-      if (Array.isArray(writes) && writes.length > 0 && writes.every(isPatch)) {
+      if (Array.isArray(writes) && writes.length > 0 && writes.every((w) => typeof w === 'object' && w !== null && isPatch(w))) {
         prepareCommit(writes); // beyond limits or malformed: refused now, nothing queued
         open();
         return new Promise((resolve, reject) => {

@@ -44,10 +44,10 @@ const unpack = (json: string): PatchEntry => {
 export interface PatchLog {
   /** The entry that applies over a record row at `rowVersion`, if there is one. */
   over(key: string, rowVersion: Version): PatchEntry | undefined;
-  /** Inside a transaction: log these entries in one row, and fold the log into the chunks when it has grown. */
-  append(entries: Map<string, PatchEntry>): void;
-  /** After its transaction committed: these entries apply from now on. */
-  applied(entries: Map<string, PatchEntry>): void;
+  /** Inside a transaction: log these entries in one row, or fold the log into the chunks when it has grown (true). */
+  append(entries: Map<string, PatchEntry>): boolean;
+  /** After its transaction committed: these entries apply from now on (`folded`: as append said). */
+  applied(entries: Map<string, PatchEntry>, folded: boolean): void;
   /** After its transaction committed: a put or delete rewrote these keys' rows, so their entries are dropped. */
   superseded(keys: Iterable<string>): void;
   /** After a transaction whose outcome is unknown: what is in storage again. */
@@ -100,7 +100,6 @@ export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | 
     sql.exec(`DELETE FROM ${LOG}`);
   }
 
-  let folding = false; // set by append inside a transaction; settled by applied() or reload()
   load();
   return {
     over(key, rowVersion) {
@@ -110,31 +109,28 @@ export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | 
       return entry.base === rowVersion ? entry : undefined;
     },
     append(pending) {
-      if (pending.size === 0) return;
-      folding = logged + pending.size >= Math.max(FOLD_AFTER_ENTRIES, entries.size);
-      if (folding) fold(pending);
+      if (pending.size === 0) return false;
+      const folds = logged + pending.size >= Math.max(FOLD_AFTER_ENTRIES, entries.size);
+      if (folds) fold(pending);
       else sql.exec(`INSERT INTO ${LOG} (entries) VALUES (?)`, JSON.stringify([...pending].map(([key, e]) => [key, [e.base, e.version, e.fields]])));
+      return folds;
     },
-    applied(pending) {
+    applied(pending, folded) {
       for (const [key, e] of pending) entries.set(key, JSON.stringify([e.base, e.version, e.fields] satisfies Packed));
-      if (folding) {
+      if (folded) {
         logged = 0;
         dirty.clear();
       } else {
         logged += pending.size;
         for (const key of pending.keys()) dirty.add(chunkOf(key));
       }
-      folding = false;
     },
     superseded(keys) {
       for (const key of keys) {
         if (entries.delete(key)) dirty.add(chunkOf(key));
       }
     },
-    reload() {
-      folding = false;
-      load();
-    },
+    reload: load,
     get size() {
       return entries.size;
     },
