@@ -7,6 +7,7 @@ import type { DurableObjectState } from '@cloudflare/workers-types';
 import { describe, expect, it } from 'vitest';
 import { createDurableObjectStore } from '../../adapters/durable-objects/index.ts';
 import type { Store, Version } from '../../src/store.ts';
+import { prng } from '../support/random.ts';
 
 const fresh = (): Stub => env.REGISTRY.get(env.REGISTRY.idFromName(crypto.randomUUID()));
 
@@ -185,5 +186,91 @@ describe('durable-objects patch log, when the transaction throws', () => {
       await store.commit([{ key: 'agents/0', expect: seen!.version, patch: { lastSeenAt: 10 } }]);
       expect((await createDurableObjectStore(state.storage).get<{ lastSeenAt: number }>('agents/0'))?.value.lastSeenAt).toBe(10);
     });
+  });
+});
+
+describe('durable-objects patch log against a model', () => {
+  type Model = Map<string, { value: Record<string, unknown>; version: Version; older: Version[] }>;
+
+  /** Every key under `k/` as the store answers it, and as the model says it must be. */
+  async function compare(store: Store, model: Model, step: string) {
+    const seen = new Map<string, { value: unknown; version: Version }>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.list<Record<string, unknown>>('k/', { limit: 25, ...(cursor ? { cursor } : {}) });
+      for (const i of page.items) seen.set(i.key, { value: i.value, version: i.version });
+      cursor = page.cursor;
+    } while (cursor);
+    const expected = new Map([...model].map(([key, { value, version }]) => [key, { value, version }]));
+    expect(seen, step).toEqual(expected);
+    for (const key of ['k/0', 'k/5']) expect(await store.get(key), `${step}: get ${key}`).toEqual(model.has(key) ? { key, ...expected.get(key) } : undefined);
+  }
+
+  // Random rounds over 60 keys: a burst of concurrent patches (some on stale versions, some twice on
+  // one key), puts and deletes between them, and restarts; some 9,000 entries pass the fold twice.
+  it.each([1, 2, 3])('answers as a model of the contract does, seed %i', async (seed) => {
+    const random = prng(seed);
+    const stub = fresh();
+    const model: Model = new Map();
+    const keys = Array.from({ length: 60 }, (_, i) => `k/${i}`);
+    /** A version to expect: mostly the current one, sometimes an older one or one never issued. */
+    const expectFor = (key: string): Version => {
+      const m = model.get(key);
+      const r = random.next();
+      if (!m || r < 0.1) return 'never-issued';
+      if (r < 0.25 && m.older.length > 0) return random.pick(m.older);
+      return m.version;
+    };
+    const apply = (key: string, version: Version, value: Record<string, unknown>) => {
+      const m = model.get(key);
+      model.set(key, { value, version, older: m ? [...m.older, m.version] : [] });
+    };
+    for (let round = 0; round < 300; round++) {
+      await inside(stub, async (store) => {
+        // Writes that replace a value (a put or a delete), one at a time.
+        for (let n = random.int(3); n > 0; n--) {
+          const key = random.pick(keys);
+          const m = model.get(key);
+          if (m && random.next() < 0.2) {
+            const expectVersion = expectFor(key);
+            const ok = expectVersion === m.version;
+            const result = store.commit([{ key, expect: expectVersion, delete: true }]);
+            if (ok) {
+              await result;
+              model.delete(key);
+            } else await expect(result).rejects.toMatchObject({ name: 'ConflictError' });
+          } else {
+            const value = { put: round, n };
+            const expectVersion = m ? expectFor(key) : 'absent';
+            const ok = m ? expectVersion === m.version : true;
+            const result = store.commit([{ key, expect: expectVersion, put: value }]);
+            if (ok) apply(key, (await result)[key]!, value);
+            else await expect(result).rejects.toMatchObject({ name: 'ConflictError' });
+          }
+        }
+        // A burst of patch commits, all queued in one turn: they go out as one batch, in this order.
+        const burst = Array.from({ length: 1 + random.int(120) }, (_, i) => {
+          const key = random.pick(keys);
+          return { key, expect: expectFor(key), patch: { seen: round * 1000 + i, [`f${random.int(3)}`]: i } };
+        });
+        const results = await Promise.allSettled(burst.map((w) => store.commit([w])));
+        burst.forEach((w, i) => {
+          const m = model.get(w.key);
+          const r = results[i]!;
+          if (m && m.version === w.expect) {
+            expect(r.status, `round ${round}: patch ${i} of ${w.key}`).toBe('fulfilled');
+            apply(w.key, (r as PromiseFulfilledResult<Record<string, Version>>).value[w.key]!, { ...m.value, ...w.patch });
+          } else {
+            expect(r, `round ${round}: patch ${i} of ${w.key}`).toMatchObject({ status: 'rejected', reason: { name: 'ConflictError' } });
+          }
+        });
+        await compare(store, model, `seed ${seed}, round ${round}`);
+      });
+      if (random.next() < 0.15) {
+        await evictDurableObject(stub);
+        await inside(stub, (store) => compare(store, model, `seed ${seed}, after a restart in round ${round}`));
+      }
+    }
+    expect(await inside(stub, (_, state) => count(state, 'registrar_patch_chunks'))).toBeGreaterThan(0);
   });
 });
