@@ -28,7 +28,7 @@ export interface DurableObjectStoreOptions {
 /**
  * The Worker's window: a due heartbeat (one in four or five) waits at most 1/60 of a heartbeat
  * interval, 250 ms at the default 15 s, against an agent's minute of slack (agentTimeout less the
- * interval); at 10,000 agents about 40 due heartbeats then share a row.
+ * interval); at 10,000 agents about 34 due heartbeats then share a row (bench/cost.ts).
  */
 export const patchWindowFor = (heartbeatIntervalMs: number): number => Math.min(250, heartbeatIntervalMs / 60);
 
@@ -66,7 +66,7 @@ export function createDurableObjectStore(storage: SqlStorageHost, opts: DurableO
     return version === undefined ? undefined : (patches.over(key, version)?.version ?? version);
   };
 
-  /** Whether the transaction ran to its end (SQLite may have committed it) when it threw. */
+  /** The error for a transaction that threw; `finished`: its callback ran to the end, so SQLite may have committed it. */
   function unavailable(err: unknown, finished: boolean): StoreUnavailableError {
     // A throw inside the callback rolls the transaction back; one after it may follow a commit,
     // and then the patches in memory may differ from storage's: they are read again.

@@ -264,13 +264,14 @@ describe('durable-objects patch log against a model', () => {
             expect(r, `round ${round}: patch ${i} of ${w.key}`).toMatchObject({ status: 'rejected', reason: { name: 'ConflictError' } });
           }
         });
-        await compare(store, model, `seed ${seed}, round ${round}`);
+        if (round % 3 === 2) await compare(store, model, `seed ${seed}, round ${round}`); // every answer above was checked already
       });
       if (random.next() < 0.15) {
         await evictDurableObject(stub);
         await inside(stub, (store) => compare(store, model, `seed ${seed}, after a restart in round ${round}`));
       }
     }
+    await inside(stub, (store) => compare(store, model, `seed ${seed}, at the end`));
     expect(await inside(stub, (_, state) => count(state, 'registrar_patch_chunks'))).toBeGreaterThan(0);
   });
 });
