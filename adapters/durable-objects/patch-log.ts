@@ -36,6 +36,7 @@ function chunkOf(key: string): number {
 
 /** [base, version, fields]: kept as JSON text, a couple of hundred bytes an agent. */
 type Packed = [Version, Version, Record<string, unknown>];
+const pack = (e: PatchEntry): Packed => [e.base, e.version, e.fields];
 const unpack = (json: string): PatchEntry => {
   const [base, version, fields] = JSON.parse(json) as Packed;
   return { base, version, fields };
@@ -52,7 +53,6 @@ export interface PatchLog {
   superseded(keys: Iterable<string>): void;
   /** After a transaction whose outcome is unknown: what is in storage again. */
   reload(): void;
-  readonly size: number;
 }
 
 export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | undefined): PatchLog {
@@ -92,7 +92,7 @@ export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | 
       const chunk = chunks.get(chunkOf(key));
       if (chunk && !pending.has(key)) chunk[key] = JSON.parse(json) as Packed;
     }
-    for (const [key, e] of pending) chunks.get(chunkOf(key))![key] = [e.base, e.version, e.fields];
+    for (const [key, e] of pending) chunks.get(chunkOf(key))![key] = pack(e);
     for (const [chunk, folded] of chunks) {
       if (Object.keys(folded).length === 0) sql.exec(`DELETE FROM ${CHUNKS} WHERE chunk = ?`, chunk);
       else sql.exec(`INSERT INTO ${CHUNKS} (chunk, entries) VALUES (?, ?) ON CONFLICT (chunk) DO UPDATE SET entries = excluded.entries`, chunk, JSON.stringify(folded));
@@ -112,11 +112,11 @@ export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | 
       if (pending.size === 0) return false;
       const folds = logged + pending.size >= Math.max(FOLD_AFTER_ENTRIES, entries.size);
       if (folds) fold(pending);
-      else sql.exec(`INSERT INTO ${LOG} (entries) VALUES (?)`, JSON.stringify([...pending].map(([key, e]) => [key, [e.base, e.version, e.fields]])));
+      else sql.exec(`INSERT INTO ${LOG} (entries) VALUES (?)`, JSON.stringify([...pending].map(([key, e]) => [key, pack(e)])));
       return folds;
     },
     applied(pending, folded) {
-      for (const [key, e] of pending) entries.set(key, JSON.stringify([e.base, e.version, e.fields] satisfies Packed));
+      for (const [key, e] of pending) entries.set(key, JSON.stringify(pack(e)));
       if (folded) {
         logged = 0;
         dirty.clear();
@@ -131,8 +131,5 @@ export function openPatchLog(sql: Sql, rowVersionOf: (key: string) => Version | 
       }
     },
     reload: load,
-    get size() {
-      return entries.size;
-    },
   };
 }
